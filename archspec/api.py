@@ -1,0 +1,66 @@
+"""The Python API: ``archspec.load(path, **overrides)`` and ``.build()``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archspec.expand.expander import DEFAULT_NODE_LIMIT, expand, resolve_top_params
+from archspec.ir.graph import Graph
+from archspec.load.document import load_spec
+from archspec.spec.models import Spec
+
+if TYPE_CHECKING:
+    import keras
+
+
+@dataclass
+class ArchSpec:
+    """A validated spec with its parameter values fixed, ready to expand or build."""
+
+    spec: Spec
+    path: str
+    params: dict[str, Any]
+    overrides: dict[str, Any] = field(default_factory=dict)
+    node_limit: int = DEFAULT_NODE_LIMIT
+    _graph: Graph | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def graph(self) -> Graph:
+        """The expanded IR graph (computed once)."""
+        if self._graph is None:
+            self._graph = expand(
+                self.spec, self.overrides, file=self.path, node_limit=self.node_limit
+            )
+        return self._graph
+
+    def build(self) -> keras.Model:
+        """The Keras 3 functional model (imports Keras)."""
+        from archspec.emit.keras_emitter import to_keras
+
+        return to_keras(self.graph())
+
+
+def load(
+    path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    node_limit: int = DEFAULT_NODE_LIMIT,
+    **kw_overrides: Any,
+) -> ArchSpec:
+    """Read, validate and expand a spec; raises :class:`archspec.SpecError` on any fault.
+
+    Top-level parameters can be overridden by keyword (``load(p, classes=10)``) or, for
+    names that are not Python identifiers, with a mapping.
+    """
+    spec, _raw = load_spec(path)
+    values = {**(overrides or {}), **kw_overrides}
+    params = resolve_top_params(spec, values, file=str(path))
+    result = ArchSpec(spec, str(path), params, dict(values), node_limit)
+    result.graph()
+    return result

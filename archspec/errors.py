@@ -1,0 +1,76 @@
+"""The one error type archspec raises for anything wrong with a spec or a command.
+
+Every stage of the pipeline reports problems as a :class:`SpecError` carrying the
+source position and the path inside the spec, so the command line can print a
+single ``file:line:col: spec.path: message`` line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """A position in a source file; line and column count from 1, as editors do."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class SpecError(Exception):
+    """A problem a person can fix in their spec, their command line or their files."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        loc: Loc | None = None,
+        path: str | None = None,
+        hint: str | None = None,
+        file: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
+        self.path = path
+        self.hint = hint
+        self.file = file if file is not None else (loc.file if loc else None)
+
+    def located(self, loc: Loc | None, path: str | None) -> SpecError:
+        """Fill in a position and path if this error does not have them yet."""
+        if self.loc is None and loc is not None:
+            self.loc = loc
+            self.file = loc.file
+        if self.path is None and path:
+            self.path = path
+        return self
+
+    def format(self) -> str:
+        parts = []
+        if self.loc is not None:
+            parts.append(str(self.loc))
+        elif self.file:
+            parts.append(self.file)
+        if self.path:
+            parts.append(self.path)
+        text = self.message
+        if self.hint:
+            text = f"{text} ({self.hint})"
+        parts.append(text)
+        return ": ".join(parts)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A ``did you mean `x`?`` hint for a misspelt name, or None when nothing is close."""
+    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None

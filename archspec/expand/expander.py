@@ -1,0 +1,549 @@
+"""Spec to IR: evaluating parameters, unrolling blocks, repeats and stages into named nodes.
+
+This is where a spec's meaning is fixed. Calls bind arguments to a block's typed
+parameters; ``$`` expressions are evaluated; each op's attributes are validated by its
+registry model; branches are ordered by what they reference (a cycle is an error);
+and each node gets a deterministic name from the scopes it sits in:
+``<stage>_<block>_<layer>``, joined with ``_``, or exactly what a ``name`` template says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from archspec.errors import Loc, SpecError, did_you_mean
+from archspec.ir.graph import Graph, Node, Source
+from archspec.load.yaml_source import PosDict, loc_of
+from archspec.ops import REGISTRY, OpDef
+from archspec.spec.expr import ExprError, resolve, resolve_deep
+from archspec.spec.models import STEP_KEYS, BlockDef, Branch, ParamDecl, Spec, StagesDef, Step
+from archspec.spec.params import ParamType
+
+#: Largest number of nodes an expanded graph may have.
+DEFAULT_NODE_LIMIT = 100_000
+SEPARATOR = "_"
+INPUT_NAME = "input_layer"
+
+
+@dataclass
+class Scope:
+    """A naming scope: the names of the enclosing blocks and the local names used so far."""
+
+    prefix: tuple[str, ...] = ()
+    used: dict[str, int] = field(default_factory=dict)
+
+    def local(self, base: str, explicit: bool) -> str:
+        if explicit:
+            return base
+        count = self.used.get(base, 0)
+        self.used[base] = count + 1
+        return base if count == 0 else f"{base}_{count}"
+
+    def full(self, local: str) -> str:
+        return SEPARATOR.join(p for p in (*self.prefix, local) if p)
+
+    def child(self, local: str) -> Scope:
+        return Scope((*self.prefix, local))
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Position and instance path of the thing being expanded, for error messages."""
+
+    loc: Loc | None
+    path: str
+
+    def error(self, message: str, hint: str | None = None, loc: Loc | None = None) -> SpecError:
+        return SpecError(message, loc=loc or self.loc, path=self.path, hint=hint)
+
+
+def _expr(value: Any, names: Mapping[str, Any], where: _Where, loc: Loc | None = None) -> Any:
+    try:
+        return resolve_deep(value, names)
+    except ExprError as exc:
+        raise where.error(exc.message, exc.hint, loc) from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` from the command line; VALUE is read as a YAML scalar or list."""
+    import yaml
+
+    if "=" not in text:
+        raise SpecError(f"`--set {text}` needs the form NAME=VALUE", path="--set")
+    name, _, value = text.partition("=")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return name.strip(), parsed
+
+
+def bind_params(
+    decls: Mapping[str, ParamDecl],
+    given: Mapping[str, tuple[Any, Loc | None]],
+    where: _Where,
+    *,
+    what: str,
+    base_names: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Check given values against declared parameters and fill in defaults (in order)."""
+    for name, (_, loc) in given.items():
+        if name not in decls:
+            known = ", ".join(f"`{p}`" for p in decls) or "none"
+            hint = did_you_mean(name, decls) or f"its parameters: {known}"
+            raise where.error(f"{what} has no parameter `{name}`", hint, loc)
+    values: dict[str, Any] = {}
+    for name, decl in decls.items():
+        ptype = decl.param_type
+        if name in given:
+            value, loc = given[name]
+        elif decl.required:
+            raise where.error(f"{what} needs a value for its parameter `{name}` ({ptype})")
+        else:
+            value, loc = decl.default, where.loc
+            value = _expr(value, {**(base_names or {}), **values}, where)
+        try:
+            values[name] = None if value is None and not decl.required else ptype.check(value)
+        except ValueError as exc:
+            raise where.error(f"parameter `{name}` of {what}: {exc}", loc=loc) from None
+    return values
+
+
+class Expander:
+    """Turns one validated spec into an IR graph."""
+
+    def __init__(self, spec: Spec, *, node_limit: int = DEFAULT_NODE_LIMIT) -> None:
+        self.spec = spec
+        self.node_limit = node_limit
+        self.graph = Graph(spec.name)
+        self._sources: dict[str, Source] = {}
+
+    # ------------------------------------------------------------------ entry point
+
+    def run(self, params: Mapping[str, Any]) -> Graph:
+        spec = self.spec
+        root = Scope()
+        refs: dict[str, str] = {}
+        top = _Where(None, "")
+        shapes = {INPUT_NAME: spec.input} if spec.input is not None else dict(spec.inputs or {})
+        for name, shape in shapes.items():
+            where = _Where(None, "input" if spec.input is not None else f"inputs.{name}")
+            value = _expr(shape, params, where)
+            if not isinstance(value, list) or not value or not all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0)
+                for v in value
+            ):
+                raise where.error(f"an input shape is a list of positive sizes, got {value!r}")
+            self._add(Node(name, "input", {"shape": tuple(value)}, [], Source(None, where.path)))
+            self.graph.inputs.append(name)
+            refs[name] = name
+            if spec.input is not None:
+                refs["input"] = name
+        first = self.graph.inputs[0]
+        if spec.layers is not None:
+            out = self._sequence(spec.layers, first, params, root, refs, "layers")
+        else:
+            out = self._graph(spec.graph or {}, first, params, root, refs, "graph", top)
+        outputs = []
+        if spec.outputs is None:
+            outputs.append(out)
+        else:
+            for i, output in enumerate(spec.outputs):
+                where = _Where(None, f"outputs[{i}]")
+                if output.if_ is not None and not self._condition(output.if_, params, where):
+                    continue
+                if output.from_ not in refs:
+                    raise where.error(
+                        f"no node `{output.from_}` to output",
+                        did_you_mean(output.from_, refs),
+                    )
+                outputs.append(refs[output.from_])
+            if not outputs:
+                raise top.error("every output is switched off by its `if`; a model needs one")
+        self.graph.outputs = outputs
+        return self.graph
+
+    # ------------------------------------------------------------------ structure
+
+    def _sequence(
+        self,
+        steps: list[Step],
+        x: str,
+        names: Mapping[str, Any],
+        scope: Scope,
+        refs: dict[str, str],
+        path: str,
+    ) -> str:
+        for i, step in enumerate(steps):
+            x = self._step(step, x, names, scope, refs, f"{path}[{i}]")
+        return x
+
+    def _step(
+        self,
+        step: Step,
+        x: str,
+        names: Mapping[str, Any],
+        scope: Scope,
+        refs: dict[str, str],
+        path: str,
+    ) -> str:
+        where = _Where(step._loc, path)
+        if step.if_ is not None and not self._condition(step.if_, names, where):
+            return x
+        if step.kind == "stages":
+            assert step.stages is not None
+            return self._stages(step.stages, x, names, scope, where)
+        if step.repeat is None:
+            return self._call(step, x, names, scope, refs, where)
+        count = self._count(step.repeat, names, where, "repeat")
+        for index in range(1, count + 1):
+            x = self._call(step, x, {**names, "index": index}, scope, refs, where)
+        return x
+
+    def _condition(self, expr: Any, names: Mapping[str, Any], where: _Where) -> bool:
+        value = _expr(expr, names, where)
+        if not isinstance(value, bool):
+            raise where.error(f"`if` needs true or false, got {value!r}")
+        return value
+
+    def _count(self, expr: Any, names: Mapping[str, Any], where: _Where, what: str) -> int:
+        value = _expr(expr, names, where)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise where.error(f"`{what}` needs a whole number, got {value!r}")
+        if value < 1:
+            raise where.error(f"`{what}` must be at least 1, got {value}", "use `if` to leave a step out")
+        if value > self.node_limit:
+            raise where.error(
+                f"`{what}` of {value:,} would exceed the limit of {self.node_limit:,} nodes"
+            )
+        return value
+
+    def _call(
+        self,
+        step: Step,
+        x: str,
+        names: Mapping[str, Any],
+        scope: Scope,
+        refs: dict[str, str],
+        where: _Where,
+    ) -> str:
+        callee = step.call or ""
+        op = REGISTRY.get(callee)
+        if op is not None:
+            return self._op(op, step, x, names, scope, refs, where)
+        if callee in self.spec.blocks:
+            given = self._call_args(step, names, where, callee)
+            local = self._name(step.name, names, where)
+            return self._invoke(callee, given, x, scope, local, where)
+        choices = [*REGISTRY.names(), *self.spec.blocks, "stages"]
+        raise where.error(f"unknown op or block `{callee}`", did_you_mean(callee, choices))
+
+    def _name(self, template: str | None, names: Mapping[str, Any], where: _Where) -> str | None:
+        if template is None:
+            return None
+        value = _expr(template, names, where)
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise where.error(f"a name template must give text, got {value!r}")
+        return str(value)
+
+    def _call_args(
+        self, step: Step, names: Mapping[str, Any], where: _Where, callee: str
+    ) -> dict[str, tuple[Any, Loc | None]]:
+        args = step.args
+        if args is None:
+            return {}
+        if not isinstance(args, dict):
+            block = self.spec.blocks[callee]
+            if len(block.params) == 1:
+                (only,) = block.params
+                return {only: (_expr(args, names, where), where.loc)}
+            raise where.error(
+                f"block `{callee}` takes its arguments as a mapping, e.g. `{callee}: {{...}}`"
+            )
+        given = {}
+        for key, value in args.items():
+            if key in STEP_KEYS:
+                continue
+            loc = args.loc_of(key) if isinstance(args, PosDict) else where.loc
+            given[key] = (_expr(value, names, where, loc), loc)
+        return given
+
+    # ------------------------------------------------------------------ ops
+
+    def _op(
+        self,
+        op: OpDef,
+        step: Step,
+        x: str,
+        names: Mapping[str, Any],
+        scope: Scope,
+        refs: dict[str, str],
+        where: _Where,
+    ) -> str:
+        args = step.args
+        attr_locs: dict[str, Loc | None] = {}
+        if args is None:
+            attrs: dict[str, Any] = {}
+        elif isinstance(args, dict):
+            attrs = {}
+            for key, value in args.items():
+                if key in STEP_KEYS:
+                    continue
+                loc = args.loc_of(key) if isinstance(args, PosDict) else where.loc
+                attr_locs[key] = loc
+                attrs[key] = _expr(value, names, where, loc)
+        elif op.shorthand is not None:
+            attrs = {op.shorthand: _expr(args, names, where)}
+        else:
+            raise where.error(
+                f"`{op.name}` takes a mapping of attributes, e.g. `{op.name}: {{...}}`"
+            )
+        try:
+            model = op.attrs.model_validate(attrs)
+        except ValidationError as exc:
+            raise self._attr_error(exc, op, where, attr_locs) from None
+        inputs = [x]
+        if op.merge:
+            inputs = []
+            for ref in model.inputs:  # type: ignore[attr-defined]
+                if ref not in refs:
+                    known = ", ".join(f"`{r}`" for r in refs)
+                    raise where.error(
+                        f"`{op.name}` refers to `{ref}`, which is not a node here (known: {known})",
+                        did_you_mean(ref, refs),
+                        attr_locs.get("inputs"),
+                    )
+                inputs.append(refs[ref])
+        local = self._name(step.name, names, where)
+        name = scope.full(scope.local(local if local is not None else op.name, local is not None))
+        return self._add(Node(name, op.name, model, inputs, Source(where.loc, where.path), scope.prefix))
+
+    def _attr_error(
+        self, exc: ValidationError, op: OpDef, where: _Where, locs: Mapping[str, Loc | None]
+    ) -> SpecError:
+        err = exc.errors(include_url=False)[0]
+        attr = next((k for k in err["loc"] if isinstance(k, str)), None)
+        loc = locs.get(attr) if attr else None
+        if err["type"] == "extra_forbidden":
+            fields = list(op.attrs.model_fields)
+            hint = did_you_mean(str(attr), fields) or "its attributes: " + ", ".join(
+                f"`{f}`" for f in fields
+            )
+            return where.error(f"`{op.name}` has no attribute `{attr}`", hint, loc)
+        if err["type"] == "missing":
+            return where.error(f"`{op.name}` needs the attribute `{attr}`")
+        message = err["msg"].removeprefix("Value error, ")
+        return where.error(
+            f"`{op.name}` attribute `{attr}`: {message}, got {err.get('input')!r}", loc=loc
+        )
+
+    # ------------------------------------------------------------------ blocks
+
+    def _invoke(
+        self,
+        block_name: str,
+        given: Mapping[str, tuple[Any, Loc | None]],
+        x: str,
+        scope: Scope,
+        local: str | None,
+        where: _Where,
+    ) -> str:
+        block: BlockDef = self.spec.blocks[block_name]
+        values = bind_params(block.params, given, where, what=f"block `{block_name}`")
+        inner = scope.child(scope.local(local if local is not None else block_name, local is not None))
+        refs = {"input": x}
+        if block.layers is not None:
+            return self._sequence(block.layers, x, values, inner, refs, f"{where.path}.layers")
+        return self._graph(block.graph or {}, x, values, inner, refs, where.path, where)
+
+    def _graph(
+        self,
+        branches: Mapping[str, Branch],
+        x: str,
+        names: Mapping[str, Any],
+        scope: Scope,
+        refs_in: Mapping[str, str],
+        path: str,
+        where: _Where,
+    ) -> str:
+        refs = dict(refs_in)
+        for name in self._branch_order(branches, refs, path, where):
+            branch = branches[name]
+            bwhere = _Where(loc_of(branch._raw) or where.loc, f"{path}.{name}")
+            if branch.from_ not in refs:
+                raise bwhere.error(
+                    f"branch `{name}` starts from `{branch.from_}`, which is not a node here",
+                    did_you_mean(branch.from_, refs),
+                )
+            start = refs[branch.from_]
+            steps = branch.layers
+            if branch.if_ is not None and not self._condition(branch.if_, names, bwhere):
+                steps = branch.else_
+            refs[name] = self._sequence(steps, start, names, scope, refs, bwhere.path)
+        return refs[list(branches)[-1]]
+
+    def _branch_order(
+        self, branches: Mapping[str, Branch], refs: Mapping[str, str], path: str, where: _Where
+    ) -> list[str]:
+        """Branches in an order where each follows the branches it reads (declaration order otherwise)."""
+        deps: dict[str, list[str]] = {}
+        for name, branch in branches.items():
+            wanted = [branch.from_]
+            for step in (*branch.layers, *branch.else_):
+                op = REGISTRY.get(step.call or "")
+                if op is not None and op.merge:
+                    raw = step.args
+                    inputs = raw.get("inputs") if isinstance(raw, dict) else raw
+                    if isinstance(inputs, list):
+                        wanted.extend(str(i) for i in inputs)
+            deps[name] = [d for d in wanted if d in branches]
+        order: list[str] = []
+        state: dict[str, int] = {}
+
+        def visit(name: str, trail: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                cycle = " -> ".join([*trail[trail.index(name) :], name])
+                raw = branches[name]._raw
+                raise SpecError(
+                    f"branches form a cycle: {cycle}", loc=loc_of(raw) or where.loc, path=f"{path}.{name}"
+                )
+            state[name] = 1
+            for dep in deps[name]:
+                visit(dep, [*trail, name])
+            state[name] = 2
+            order.append(name)
+
+        for name in branches:
+            visit(name, [])
+        return order
+
+    # ------------------------------------------------------------------ stages
+
+    def _stages(
+        self, sd: StagesDef, x: str, names: Mapping[str, Any], scope: Scope, where: _Where
+    ) -> str:
+        block_name = _expr(sd.block, names, where)
+        if block_name not in self.spec.blocks:
+            raise where.error(
+                f"`stages` names the block `{block_name}`, which is not defined",
+                did_you_mean(str(block_name), self.spec.blocks),
+            )
+        block = self.spec.blocks[block_name]
+        repeats_value = _expr(sd.repeats, names, where)
+        if not isinstance(repeats_value, list) or not repeats_value:
+            raise where.error(f"`repeats` needs a list of counts, one per stage, got {repeats_value!r}")
+        counts = [self._count(r, names, where, "repeats") for r in repeats_value]
+        n = len(counts)
+        total = sum(counts)
+        if total > self.node_limit:
+            raise where.error(f"{total:,} repeats would exceed the limit of {self.node_limit:,} nodes")
+        for s, count in enumerate(counts, start=1):
+            stage_names = {**names, "stage": s}
+            stage_local = self._name(sd.name or "stage${stage}", stage_names, where) or ""
+            stage_scope = scope.child(scope.local(stage_local, True))
+            for index in range(1, count + 1):
+                here = {**stage_names, "index": index}
+                rwhere = _Where(where.loc, f"{where.path}.stages[{s - 1}].blocks[{index - 1}]")
+                given = self._stage_args(sd.args, block, here, n, s, rwhere, block_name)
+                if index == 1:
+                    given.update(self._stage_args(sd.first, block, here, n, s, rwhere, block_name))
+                local = self._name(sd.block_name or "block${index}", here, rwhere) or ""
+                x = self._invoke(block_name, given, x, stage_scope, local, rwhere)
+        return x
+
+    def _stage_args(
+        self,
+        args: Mapping[str, Any],
+        block: BlockDef,
+        names: Mapping[str, Any],
+        n: int,
+        stage: int,
+        where: _Where,
+        block_name: str,
+    ) -> dict[str, tuple[Any, Loc | None]]:
+        given: dict[str, tuple[Any, Loc | None]] = {}
+        for key, value in args.items():
+            loc = args.loc_of(key) if isinstance(args, PosDict) else where.loc
+            resolved = _expr(value, names, where, loc)
+            decl = block.params.get(key)
+            if decl is None:
+                given[key] = (resolved, loc)  # bind_params reports the unknown parameter
+                continue
+            ptype: ParamType = decl.param_type
+            if ptype.matches(resolved):
+                given[key] = (resolved, loc)
+            elif isinstance(resolved, list) and len(resolved) == n:
+                given[key] = (resolved[stage - 1], loc)
+            else:
+                raise where.error(
+                    f"`{key}` needs {ptype}, or a list of {n} such values (one per stage), "
+                    f"got {resolved!r}",
+                    loc=loc,
+                )
+        return given
+
+    # ------------------------------------------------------------------ nodes
+
+    def _add(self, node: Node) -> str:
+        if node.name in self.graph.nodes:
+            first = self.graph.nodes[node.name].source
+            where = f" at {first.loc}" if first.loc else f" ({first.path})"
+            raise SpecError(
+                f"layer name `{node.name}` is already used by another layer{where}",
+                loc=node.source.loc,
+                path=node.source.path,
+                hint="give one of them a different `name`",
+            )
+        if len(self.graph.nodes) >= self.node_limit:
+            raise SpecError(
+                f"the model expands to more than {self.node_limit:,} layers",
+                loc=node.source.loc,
+                path=node.source.path,
+            )
+        self.graph.nodes[node.name] = node
+        return node.name
+
+
+def resolve_top_params(
+    spec: Spec, overrides: Mapping[str, Any], *, file: str | None = None
+) -> dict[str, Any]:
+    """Top-level parameter values: declared defaults replaced by ``--set`` / API overrides."""
+    given: dict[str, tuple[Any, Loc | None]] = {}
+    for name, value in overrides.items():
+        if name not in spec.params:
+            known = ", ".join(f"`{p}`" for p in spec.params) or "none"
+            raise SpecError(
+                f"`{spec.name}` has no parameter `{name}`",
+                path=f"--set {name}",
+                hint=did_you_mean(name, spec.params) or f"its parameters: {known}",
+                file=file,
+            )
+        given[name] = (value, None)
+    where = _Where(None, "params")
+    try:
+        return bind_params(spec.params, given, where, what=f"`{spec.name}`")
+    except SpecError as exc:
+        if exc.file is None:
+            exc.file = file
+        raise
+
+
+def expand(
+    spec: Spec,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    file: str | None = None,
+    node_limit: int = DEFAULT_NODE_LIMIT,
+) -> Graph:
+    """The IR graph of ``spec`` with the given top-level parameter values."""
+    params = resolve_top_params(spec, overrides or {}, file=file)
+    return Expander(spec, node_limit=node_limit).run(params)
+
+
+__all__ = ["Expander", "Scope", "expand", "parse_override", "resolve", "resolve_top_params"]

@@ -1,0 +1,54 @@
+"""The IR: a flat graph of named layer nodes, where every stage of archspec meets.
+
+Expansion produces it from a spec, the Keras emitter turns it into a model, and every
+node remembers the YAML position and the spec path it came from, so any later stage
+can report a problem at the line that caused it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archspec.errors import Loc
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a node came from: a YAML position and its instance path in the spec."""
+
+    loc: Loc | None
+    path: str
+
+
+@dataclass(slots=True)
+class Node:
+    """One layer: a unique name, its op, validated attributes and the names of its inputs.
+
+    ``op`` is a registry op name, or ``"input"`` for a model input (then ``attrs`` holds
+    ``shape``). ``attrs`` is the op's attribute model instance for registry ops.
+    """
+
+    name: str
+    op: str
+    attrs: Any
+    inputs: list[str]
+    source: Source
+    #: names of the enclosing scopes (stage, block, ...), outermost first
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Graph:
+    """A whole model: nodes in an order where every node follows its inputs."""
+
+    name: str
+    nodes: dict[str, Node] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def layer_names(self) -> list[str]:
+        return list(self.nodes)

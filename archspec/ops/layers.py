@@ -1,0 +1,173 @@
+"""The layer kinds archspec compiles, with attributes named exactly as in Keras 3.
+
+Each entry is one :class:`OpDef`; adding a layer kind means adding one model and one
+``REGISTRY.add`` call here. Attributes a spec does not set are not passed to Keras,
+so Keras's own defaults apply and a compiled layer's config equals a hand-written one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StrictBool, StrictInt
+
+from archspec.ops.registry import REGISTRY, Attrs, OpDef
+
+PosInt = Annotated[StrictInt, Field(gt=0)]
+NonNegInt = Annotated[StrictInt, Field(ge=0)]
+Size2 = PosInt | tuple[PosInt, PosInt]
+Float = Annotated[float, Field(allow_inf_nan=False)]
+Padding = Literal["valid", "same"]
+ActivationName = Literal[
+    "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
+    "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
+    "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus",
+    "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh",
+    "tanh_shrink", "threshold",
+]  # fmt: skip
+Initializer = Literal[
+    "constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
+    "lecun_normal", "lecun_uniform", "normal", "ones", "orthogonal", "random_normal",
+    "random_uniform", "truncated_normal", "uniform", "variance_scaling", "zeros",
+]  # fmt: skip
+NodeNames = Annotated[list[str], Field(min_length=2, description="Names of the nodes merged.")]
+
+
+def _f(description: str, **kw: object) -> object:
+    return Field(description=description, **kw)  # type: ignore[arg-type]
+
+
+class ConvAttrs(Attrs):
+    filters: PosInt = _f("Number of output channels.")
+    kernel_size: Size2 = _f("Height and width of the kernel, or one number for both.")
+    strides: Size2 = _f("Step of the kernel.", default=1)
+    padding: Padding = _f("`valid` (no padding) or `same` (output size = input / stride).", default="valid")
+    dilation_rate: Size2 = _f("Dilation of the kernel.", default=1)
+    groups: PosInt = _f("Number of channel groups.", default=1)
+    activation: ActivationName | None = _f("Activation applied to the output.", default=None)
+    use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
+    kernel_initializer: Initializer = _f("Initializer of the kernel.", default="glorot_uniform")
+    bias_initializer: Initializer = _f("Initializer of the bias.", default="zeros")
+
+
+class SeparableConvAttrs(Attrs):
+    filters: PosInt = _f("Number of output channels of the pointwise step.")
+    kernel_size: Size2 = _f("Height and width of the depthwise kernel.")
+    strides: Size2 = _f("Step of the depthwise kernel.", default=1)
+    padding: Padding = _f("`valid` or `same`.", default="valid")
+    dilation_rate: Size2 = _f("Dilation of the depthwise kernel.", default=1)
+    depth_multiplier: PosInt = _f("Depthwise output channels per input channel.", default=1)
+    activation: ActivationName | None = _f("Activation applied to the output.", default=None)
+    use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
+    depthwise_initializer: Initializer = _f("Initializer of the depthwise kernel.", default="glorot_uniform")
+    pointwise_initializer: Initializer = _f("Initializer of the pointwise kernel.", default="glorot_uniform")
+    bias_initializer: Initializer = _f("Initializer of the bias.", default="zeros")
+
+
+class DepthwiseConvAttrs(Attrs):
+    kernel_size: Size2 = _f("Height and width of the kernel.")
+    strides: Size2 = _f("Step of the kernel.", default=1)
+    padding: Padding = _f("`valid` or `same`.", default="valid")
+    dilation_rate: Size2 = _f("Dilation of the kernel.", default=1)
+    depth_multiplier: PosInt = _f("Output channels per input channel.", default=1)
+    activation: ActivationName | None = _f("Activation applied to the output.", default=None)
+    use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
+    depthwise_initializer: Initializer = _f("Initializer of the kernel.", default="glorot_uniform")
+    bias_initializer: Initializer = _f("Initializer of the bias.", default="zeros")
+
+
+class DenseAttrs(Attrs):
+    units: PosInt = _f("Number of output units.")
+    activation: ActivationName | None = _f("Activation applied to the output.", default=None)
+    use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
+    kernel_initializer: Initializer = _f("Initializer of the kernel.", default="glorot_uniform")
+    bias_initializer: Initializer = _f("Initializer of the bias.", default="zeros")
+
+
+class BatchNormAttrs(Attrs):
+    axis: StrictInt = _f("Axis of the features (-1: channels last).", default=-1)
+    momentum: Annotated[Float, Field(ge=0, le=1)] = _f("Momentum of the moving averages.", default=0.99)
+    epsilon: Annotated[Float, Field(gt=0)] = _f("Added to the variance for stability.", default=1e-3)
+    center: StrictBool = _f("Whether to learn an offset (beta).", default=True)
+    scale: StrictBool = _f("Whether to learn a scale (gamma).", default=True)
+
+
+class ActivationAttrs(Attrs):
+    activation: ActivationName = _f("Name of the activation function.")
+
+
+class ReLUAttrs(Attrs):
+    max_value: Annotated[Float, Field(ge=0)] | None = _f("Upper bound of the output.", default=None)
+    negative_slope: Annotated[Float, Field(ge=0)] = _f("Slope below the threshold.", default=0.0)
+    threshold: Float = _f("Inputs below this are damped.", default=0.0)
+
+
+class PoolAttrs(Attrs):
+    pool_size: Size2 = _f("Height and width of the pooling window.", default=2)
+    strides: Size2 | None = _f("Step of the window (default: the pool size).", default=None)
+    padding: Padding = _f("`valid` or `same`.", default="valid")
+
+
+class GlobalPoolAttrs(Attrs):
+    keepdims: StrictBool = _f("Keep the spatial axes with size 1.", default=False)
+
+
+class ZeroPaddingAttrs(Attrs):
+    padding: NonNegInt | tuple[NonNegInt, NonNegInt] | tuple[
+        tuple[NonNegInt, NonNegInt], tuple[NonNegInt, NonNegInt]
+    ] = _f("Rows and columns of zeros: n, [rows, cols] or [[top, bottom], [left, right]].", default=1)
+
+
+class NoAttrs(Attrs):
+    pass
+
+
+class DropoutAttrs(Attrs):
+    rate: Annotated[Float, Field(ge=0, lt=1)] = _f("Fraction of the inputs dropped in training.")
+    seed: StrictInt | None = _f("Seed of the dropout mask.", default=None)
+
+
+class MergeAttrs(Attrs):
+    inputs: NodeNames
+
+
+class ConcatAttrs(Attrs):
+    inputs: NodeNames
+    axis: StrictInt = _f("Axis along which inputs are joined (-1: channels).", default=-1)
+
+
+_MERGE = frozenset({"inputs"})
+
+for op in (
+    OpDef("conv2d", "Conv2D", ConvAttrs, "2-D convolution.", aliases=("conv",)),
+    OpDef("separable_conv2d", "SeparableConv2D", SeparableConvAttrs,
+          "Depthwise then pointwise 2-D convolution.", aliases=("sep_conv2d",)),
+    OpDef("depthwise_conv2d", "DepthwiseConv2D", DepthwiseConvAttrs,
+          "Per-channel 2-D convolution.", aliases=("dw_conv2d",)),
+    OpDef("dense", "Dense", DenseAttrs, "Fully connected layer.", shorthand="units"),
+    OpDef("batch_normalization", "BatchNormalization", BatchNormAttrs,
+          "Batch normalisation.", aliases=("batch_norm", "bn")),
+    OpDef("activation", "Activation", ActivationAttrs, "An activation function as a layer.",
+          shorthand="activation"),
+    OpDef("relu", "ReLU", ReLUAttrs, "Rectified linear unit layer (keras.layers.ReLU)."),
+    OpDef("max_pooling2d", "MaxPooling2D", PoolAttrs, "2-D max pooling.",
+          aliases=("max_pool", "max_pool2d"), shorthand="pool_size"),
+    OpDef("average_pooling2d", "AveragePooling2D", PoolAttrs, "2-D average pooling.",
+          aliases=("avg_pool", "avg_pool2d"), shorthand="pool_size"),
+    OpDef("global_average_pooling2d", "GlobalAveragePooling2D", GlobalPoolAttrs,
+          "Average over the spatial axes.", aliases=("global_avg_pool",)),
+    OpDef("global_max_pooling2d", "GlobalMaxPooling2D", GlobalPoolAttrs,
+          "Maximum over the spatial axes.", aliases=("global_max_pool",)),
+    OpDef("zero_padding2d", "ZeroPadding2D", ZeroPaddingAttrs, "Pads with zeros around the image.",
+          aliases=("zero_pad",), shorthand="padding"),
+    OpDef("flatten", "Flatten", NoAttrs, "Flattens all but the batch axis."),
+    OpDef("dropout", "Dropout", DropoutAttrs, "Drops inputs at random in training.",
+          shorthand="rate"),
+    OpDef("add", "Add", MergeAttrs, "Element-wise sum of named nodes.", shorthand="inputs",
+          merge=True, internal=_MERGE),
+    OpDef("multiply", "Multiply", MergeAttrs, "Element-wise product of named nodes.",
+          shorthand="inputs", merge=True, internal=_MERGE),
+    OpDef("concatenate", "Concatenate", ConcatAttrs, "Joins named nodes along an axis.",
+          aliases=("concat",), shorthand="inputs", merge=True, internal=_MERGE),
+):  # fmt: skip
+    REGISTRY.add(op)

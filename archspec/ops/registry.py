@@ -1,0 +1,86 @@
+"""The op registry: every layer kind archspec knows, each defined once.
+
+An :class:`OpDef` holds the spec name of a layer kind, its aliases, its attribute model
+(a pydantic model whose fields are named as Keras names them), the Keras layer class
+it becomes, and which attribute a shorthand value fills (``dropout: 0.5``). The
+validator, the expander, the emitter and the schema generator all read this one table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Attrs(BaseModel):
+    """Base of every op's attribute model: unknown attributes are errors, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """One layer kind."""
+
+    name: str
+    keras_class: str
+    attrs: type[Attrs]
+    doc: str
+    aliases: tuple[str, ...] = ()
+    #: attribute filled by a scalar or list written in place of the attribute mapping
+    shorthand: str | None = None
+    #: merge ops take their inputs by node name through the ``inputs`` attribute
+    merge: bool = False
+    #: attributes that archspec consumes and does not pass to the Keras constructor
+    internal: frozenset[str] = field(default_factory=frozenset)
+
+    def keras_kwargs(self, attrs: Attrs) -> dict[str, Any]:
+        """Constructor keyword arguments: only what the spec set, so Keras keeps its defaults."""
+        data = attrs.model_dump(exclude_unset=True, exclude=set(self.internal))
+        return {k: _plain(v) for k, v in data.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+class Registry:
+    """Lookup of ops by name or alias."""
+
+    def __init__(self) -> None:
+        self._ops: dict[str, OpDef] = {}
+        self._names: dict[str, OpDef] = {}
+
+    def add(self, op: OpDef) -> OpDef:
+        for name in (op.name, *op.aliases):
+            if name in self._names:
+                raise ValueError(f"op name `{name}` registered twice")
+            self._names[name] = op
+        self._ops[op.name] = op
+        return op
+
+    def get(self, name: str) -> OpDef | None:
+        return self._names.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def names(self) -> list[str]:
+        """Every spelling a spec may use (canonical names and aliases)."""
+        return sorted(self._names)
+
+    def ops(self) -> list[OpDef]:
+        return list(self._ops.values())
+
+    def by_keras_class(self, class_name: str) -> OpDef | None:
+        for op in self._ops.values():
+            if op.keras_class == class_name:
+                return op
+        return None
+
+
+REGISTRY = Registry()

@@ -1,0 +1,399 @@
+"""The spec language as pydantic v2 models.
+
+These models check the *structure* of a spec: which keys exist, what kind of value
+each holds, that names are well formed and that nothing unknown slips through.
+Attribute values may be ``$`` expressions, so an op's attribute types are checked
+again during expansion, once every expression has a value (``archspec.expand``).
+
+Raw YAML is normalised before validation (``"relu"`` -> a call with no arguments,
+``{conv2d: {...}, name: x}`` -> one :class:`Step`), and each step keeps the raw
+mapping it came from so later stages can point at its line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
+
+from archspec.spec.params import ParamType
+
+IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: keys a call may carry besides its arguments
+STEP_KEYS = ("name", "if", "repeat")
+#: names bound by archspec itself inside repeats and stages
+BUILTIN_NAMES = ("index", "stage")
+RESERVED_PARAM_NAMES = (*STEP_KEYS, *BUILTIN_NAMES, "input")
+
+Expr = Annotated[str, Field(pattern=r"^\$", description="An expression such as `$filters * 4`.")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- params
+
+
+class ParamDecl(_Model):
+    """A declared parameter: its type, and its default unless it is required."""
+
+    type: str = Field(description="int, float, bool, str, any, or a list such as int[3] / int[].")
+    default: Any = Field(default=None, description="Value used when the caller gives none.")
+    required: bool = Field(default=False, description="True when a caller must give a value.")
+    doc: str | None = Field(default=None, description="What the parameter means.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_shorthand(cls, raw: Any) -> Any:
+        # `int` declares a required int; any other plain value is a default whose type is
+        # inferred; a mapping is the long form {type, default, doc}.
+        if isinstance(raw, str):
+            try:
+                ParamType.parse(raw)
+            except ValueError:
+                return {"type": str(ParamType.infer(raw)), "default": raw}
+            return {"type": raw, "required": True}
+        if isinstance(raw, dict):
+            data = dict(raw)
+            if "type" not in data:
+                if "default" not in data:
+                    raise ValueError("a parameter mapping needs `type`, `default` or both")
+                data["type"] = str(ParamType.infer(data["default"]))
+            data.setdefault("required", "default" not in raw)
+            return data
+        return {"type": str(ParamType.infer(raw)), "default": raw}
+
+    @model_validator(mode="after")
+    def _default_fits(self) -> ParamDecl:
+        ptype = self.param_type
+        if not self.required and self.default is not None and not _is_expr(self.default):
+            try:
+                self.default = ptype.check(self.default)
+            except ValueError as exc:
+                raise ValueError(f"default does not fit its type: {exc}") from None
+        return self
+
+    @field_validator("type")
+    @classmethod
+    def _type_parses(cls, value: str) -> str:
+        ParamType.parse(value)
+        return value
+
+    @property
+    def param_type(self) -> ParamType:
+        return ParamType.parse(self.type)
+
+
+def _is_expr(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("$")
+
+
+def _check_param_names(params: dict[str, ParamDecl]) -> dict[str, ParamDecl]:
+    for name in params:
+        if not isinstance(name, str) or not IDENT.match(name):
+            raise ValueError(f"parameter name `{name}` is not an identifier")
+        if name in RESERVED_PARAM_NAMES:
+            raise ValueError(f"`{name}` is reserved and cannot name a parameter")
+    return params
+
+
+Params = Annotated[
+    dict[str, ParamDecl],
+    Field(
+        default_factory=dict,
+        description="Parameters: `name: int` (required), `name: 3` (default), or "
+        "`name: {type, default, doc}`.",
+    ),
+]
+
+
+# --------------------------------------------------------------------------- steps
+
+
+class StagesDef(_Model):
+    """A block repeated in stages, each stage with its own repeat count and arguments."""
+
+    block: str = Field(description="The block each repeat calls.")
+    repeats: list[StrictInt | Expr] | Expr = Field(
+        description="Repeat count of each stage; its length is the number of stages."
+    )
+    args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Arguments for every repeat. A list with one entry per stage, where the "
+        "parameter is not itself that list, gives each stage its own value.",
+    )
+    first: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Arguments that override `args` for the first repeat of each stage.",
+    )
+    name: str | None = Field(
+        default=None, description="Scope name of each stage (default `stage${stage}`)."
+    )
+    block_name: str | None = Field(
+        default=None,
+        description="Scope name of each repeat within a stage (default `block${index}`).",
+    )
+
+
+class Step(_Model):
+    """One item of a sequence: a call of an op or block, or a `stages` construct."""
+
+    kind: Literal["call", "stages"]
+    call: str | None = None
+    args: Any = None
+    name: str | None = None
+    if_: Any = Field(default=None, alias="if")
+    repeat: StrictInt | Expr | None = None
+    stages: StagesDef | None = None
+    _raw: Any = PrivateAttr(default=None)
+    _loc: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_raw(cls, raw: Any, handler: Any) -> Step:
+        step = handler(_normalise_step(raw))
+        step._raw = raw
+        step._loc = getattr(raw, "loc", None)
+        return step
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, value: str | None) -> str | None:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("a name is text")
+        return value
+
+
+def _normalise_step(raw: Any) -> Any:
+    if isinstance(raw, Step):
+        return raw
+    if isinstance(raw, str):
+        if not IDENT.match(raw):
+            raise ValueError(f"`{raw}` is not an op or block name")
+        return {"kind": "call", "call": raw, "args": None}
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(
+            "a step is an op or block name, or a one-key mapping such as "
+            "`conv2d: {filters: 64, kernel_size: 3}`"
+        )
+    calls = [k for k in raw if k not in STEP_KEYS]
+    if len(calls) != 1:
+        if not calls:
+            raise ValueError("this step names no op or block")
+        raise ValueError(
+            "a step calls one op or block, but this one names "
+            + ", ".join(f"`{c}`" for c in calls)
+            + " (start each with its own `- `)"
+        )
+    callee = calls[0]
+    if not isinstance(callee, str) or not IDENT.match(callee):
+        raise ValueError(f"`{callee}` is not an op or block name")
+    extra = {k: raw[k] for k in STEP_KEYS if k in raw}
+    if callee == "stages":
+        if "repeat" in extra or "name" in extra:
+            raise ValueError("`stages` takes `name` and repeat counts inside its mapping")
+        out = {"kind": "stages", "stages": raw[callee]}
+        if "if" in extra:
+            out["if"] = extra["if"]
+        return out
+    args = raw[callee]
+    if isinstance(args, dict):
+        inner = {k: args[k] for k in STEP_KEYS if k in args}
+        clash = set(inner) & set(extra)
+        if clash:
+            raise ValueError(f"`{sorted(clash)[0]}` is given twice, inside and beside `{callee}`")
+        extra.update(inner)
+    return {"kind": "call", "call": callee, "args": args, **extra}
+
+
+class Branch(_Model):
+    """A named path through a graph: a sequence starting from another node."""
+
+    from_: str = Field(
+        default="input",
+        alias="from",
+        description="The node this branch starts from (default: the block's input).",
+    )
+    if_: Any = Field(
+        default=None,
+        alias="if",
+        description="Condition; when false the branch is `else` (default: passes its input on).",
+    )
+    layers: list[Step] = Field(default_factory=list, description="The branch's sequence.")
+    else_: list[Step] = Field(default_factory=list, alias="else")
+    _raw: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _normalise(cls, raw: Any, handler: Any) -> Branch:
+        data = raw
+        if isinstance(raw, list):
+            data = {"layers": raw}
+        elif isinstance(raw, dict) and "then" in raw:
+            if "layers" in raw:
+                raise ValueError("give a branch `then` or `layers`, not both")
+            data = {("layers" if k == "then" else k): v for k, v in raw.items()}
+        branch = handler(data)
+        branch._raw = raw
+        _attach_locs(branch.layers, data.get("layers") if isinstance(data, dict) else None)
+        _attach_locs(branch.else_, data.get("else") if isinstance(data, dict) else None)
+        return branch
+
+
+def _attach_locs(steps: list[Step] | None, raw: Any) -> None:
+    """Give each step the position of its list item (plain-string steps have no other)."""
+    item_locs = getattr(raw, "item_locs", None)
+    if not steps or not item_locs:
+        return
+    for step, loc in zip(steps, item_locs, strict=False):
+        step._loc = loc
+
+
+Sequence = Annotated[list[Step], Field(description="Steps applied one after another.")]
+Graph = Annotated[
+    dict[str, Branch],
+    Field(description="Named branches, merged by name; the last branch is the output."),
+]
+
+
+def _check_graph(graph: dict[str, Branch] | None) -> dict[str, Branch] | None:
+    if graph is None:
+        return None
+    if not graph:
+        raise ValueError("a graph needs at least one branch")
+    for name in graph:
+        if not isinstance(name, str) or not IDENT.match(name):
+            raise ValueError(f"branch name `{name}` is not an identifier")
+        if name == "input":
+            raise ValueError("`input` names the block's input and cannot name a branch")
+    return graph
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+class BlockDef(_Model):
+    """A named, parameterised block: a sequence (`layers`) or a graph of branches."""
+
+    doc: str | None = Field(default=None, description="What the block is.")
+    params: Params
+    layers: Sequence | None = None
+    graph: Graph | None = None
+
+    _check_params = field_validator("params")(_check_param_names)
+    _check_graph = field_validator("graph")(_check_graph)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _locs(cls, raw: Any, handler: Any) -> BlockDef:
+        block = handler(raw)
+        _attach_locs(block.layers, raw.get("layers") if isinstance(raw, dict) else None)
+        return block
+
+    @model_validator(mode="after")
+    def _one_body(self) -> BlockDef:
+        if (self.layers is None) == (self.graph is None):
+            raise ValueError("a block has either `layers` (a sequence) or `graph` (branches)")
+        return self
+
+
+# --------------------------------------------------------------------------- spec
+
+Shape = Annotated[
+    list[StrictInt | None | Expr] | Expr,
+    Field(description="Input shape without the batch axis, e.g. [224, 224, 3]."),
+]
+
+
+class OutputDef(_Model):
+    """A model output: a node name, kept only while its condition holds."""
+
+    from_: str = Field(alias="from")
+    if_: Any = Field(default=None, alias="if")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, raw: Any) -> Any:
+        return {"from": raw} if isinstance(raw, str) else raw
+
+
+class Spec(_Model):
+    """A whole architecture."""
+
+    archspec: Literal[1] = Field(description="Version of the spec format.")
+    name: str = Field(description="Model name (also the Keras model's name).")
+    description: str | None = None
+    extends: str | None = Field(
+        default=None, description="Base spec this file refines (path relative to this file)."
+    )
+    imports: list[str] = Field(
+        default_factory=list, description="Block library files whose blocks this spec uses."
+    )
+    params: Params
+    input: Shape | None = Field(default=None, description="The single input's shape.")
+    inputs: dict[str, Shape] | None = Field(
+        default=None, description="Named inputs and their shapes, for several inputs."
+    )
+    blocks: dict[str, BlockDef] = Field(default_factory=dict, description="Named blocks.")
+    layers: Sequence | None = None
+    graph: Graph | None = None
+    outputs: list[OutputDef] | None = Field(
+        default=None, description="Output nodes (default: the end of `layers` / last branch)."
+    )
+
+    _check_params = field_validator("params")(_check_param_names)
+    _check_graph = field_validator("graph")(_check_graph)
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9_.-]+$", value):
+            raise ValueError("a model name uses letters, digits, `_`, `.` and `-` only")
+        return value
+
+    @field_validator("blocks")
+    @classmethod
+    def _block_names(cls, blocks: dict[str, BlockDef]) -> dict[str, BlockDef]:
+        from archspec.ops import REGISTRY
+
+        for name in blocks:
+            if not isinstance(name, str) or not IDENT.match(name):
+                raise ValueError(f"block name `{name}` is not an identifier")
+            if name in REGISTRY or name == "stages":
+                raise ValueError(f"block `{name}` would hide the built-in `{name}`; rename it")
+        return blocks
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _locs(cls, raw: Any, handler: Any) -> Spec:
+        spec = handler(raw)
+        _attach_locs(spec.layers, raw.get("layers") if isinstance(raw, dict) else None)
+        return spec
+
+    @model_validator(mode="after")
+    def _shape(self) -> Spec:
+        if (self.input is None) == (self.inputs is None):
+            raise ValueError("give exactly one of `input` (one shape) or `inputs` (named shapes)")
+        if (self.layers is None) == (self.graph is None):
+            raise ValueError("give the model's body as either `layers` or `graph`")
+        return self
+
+
+class BlockLibrary(_Model):
+    """A file of blocks that specs import."""
+
+    archspec: Literal[1]
+    description: str | None = None
+    imports: list[str] = Field(default_factory=list)
+    blocks: dict[str, BlockDef]
+
