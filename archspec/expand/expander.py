@@ -356,9 +356,17 @@ class Expander:
         values = bind_params(block.params, given, where, what=f"block `{block_name}`")
         inner = scope.child(scope.local(local if local is not None else block_name, local is not None))
         refs = {"input": x}
-        if block.layers is not None:
-            return self._sequence(block.layers, x, values, inner, refs, f"{where.path}.layers")
-        return self._graph(block.graph or {}, x, values, inner, refs, where.path, where)
+        path = f"{where.path}.{block_name}"
+        try:
+            if block.layers is not None:
+                return self._sequence(block.layers, x, values, inner, refs, f"{path}.layers")
+            return self._graph(block.graph or {}, x, values, inner, refs, path, where)
+        except SpecError as exc:
+            # the innermost call is the one whose arguments most likely caused the error
+            if where.loc is not None and not getattr(exc, "call_noted", False):
+                exc.message += f" (in block `{block_name}` called at {where.loc})"
+                exc.call_noted = True  # type: ignore[attr-defined]
+            raise
 
     def _graph(
         self,

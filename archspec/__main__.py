@@ -1,0 +1,5 @@
+"""``python -m archspec``: the same command line as ``archspec``."""
+
+from archspec.cli import main
+
+main()

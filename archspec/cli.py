@@ -1,0 +1,179 @@
+"""The ``archspec`` command line.
+
+Every failure a person can fix ends as one ``file:line:col: spec.path: message`` line
+on stderr and exit code 2, without a traceback unless ``--debug`` is given. Only
+``build`` imports Keras; ``validate`` and ``schema`` stay fast and framework-free.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archspec.errors import SpecError
+
+EXIT_ERROR = 2
+
+
+def _report(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn SpecError (and any unexpected crash) into one message and exit code 2."""
+
+    @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, debug: bool = False, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SpecError as exc:
+            if debug:
+                raise
+            click.echo(f"error: {exc.format()}", err=True)
+            sys.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+            if debug:
+                raise
+            click.echo(
+                f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug "
+                "for a traceback)",
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
+
+    return wrapper
+
+
+def _overrides(values: tuple[str, ...]) -> dict[str, Any]:
+    from archspec.expand.expander import parse_override
+
+    out: dict[str, Any] = {}
+    for text in values:
+        name, value = parse_override(text)
+        out[name] = value
+    return out
+
+
+_set_option = click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a top-level parameter (repeatable), e.g. --set classes=10.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="archspec")
+def main() -> None:
+    """Compile YAML architecture specs into Keras 3 models."""
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@_set_option
+@_report
+def validate(specs: tuple[str, ...], sets: tuple[str, ...]) -> None:
+    """Check specs without importing TensorFlow; exit 0 when all are valid, 2 otherwise."""
+    from archspec.api import load
+
+    overrides = _overrides(sets)
+    failed = 0
+    for path in specs:
+        try:
+            result = load(path, overrides)
+        except SpecError as exc:
+            failed += 1
+            click.echo(f"error: {exc.format()}", err=True)
+            continue
+        graph = result.graph()
+        click.echo(f"{path}: ok ({result.name}, {len(graph) - len(graph.inputs)} layers)")
+    if failed:
+        sys.exit(EXIT_ERROR)
+
+
+def _check_output(out: Path) -> None:
+    if out.suffix != ".keras":
+        raise SpecError(f"the output file must end in `.keras`, got `{out.name}`", file=str(out))
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise SpecError(f"cannot write the model: folder `{parent}` does not exist", file=str(out))
+    if out.is_dir():
+        raise SpecError("cannot write the model: this is a folder", file=str(out))
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise SpecError("cannot write the model: permission denied", file=str(out))
+
+
+def save_atomically(model: Any, out: Path) -> None:
+    """Save to a temporary file beside ``out``, then rename: never a half-written model."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".keras", dir=out.parent or ".")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@_set_option
+@click.option("-o", "--output", type=click.Path(), help="Where to save (default: NAME.keras).")
+@click.option("--no-save", is_flag=True, help="Build and summarise only.")
+@click.option("--summary", is_flag=True, help="Print the Keras layer-by-layer summary.")
+@_report
+def build(
+    spec: str, sets: tuple[str, ...], output: str | None, no_save: bool, summary: bool
+) -> None:
+    """Validate and compile SPEC into a Keras model, then save it as a .keras file."""
+    from archspec.api import load
+
+    result = load(spec, _overrides(sets))
+    out = Path(output) if output else Path(f"{result.name}.keras")
+    if not no_save:
+        _check_output(out)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    model = result.build()
+    if summary:
+        model.summary()
+    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+    total = model.count_params()
+    click.echo(
+        f"{result.name}: {len(model.layers)} layers, {total:,} parameters "
+        f"({trainable:,} trainable, {total - trainable:,} non-trainable)"
+    )
+    if not no_save:
+        try:
+            save_atomically(model, out)
+        except OSError as exc:
+            raise SpecError(f"cannot write the model: {exc.strerror or exc}", file=str(out)) from None
+        click.echo(f"saved {out}")
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(), help="Write to a file instead of stdout.")
+@_report
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of spec files (for editors and CI checks)."""
+    from archspec.spec.schema import schema_text
+
+    text = schema_text()
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
