@@ -453,7 +453,9 @@ class Expander:
             raise where.error(f"{total:,} repeats would exceed the limit of {self.node_limit:,} nodes")
         for s, count in enumerate(counts, start=1):
             stage_names = {**names, "stage": s}
-            stage_local = self._name(sd.name or "stage${stage}", stage_names, where) or ""
+            stage_local = self._name(
+                "stage${stage}" if sd.name is None else sd.name, stage_names, where
+            ) or ""
             stage_scope = scope.child(scope.local(stage_local, True))
             for index in range(1, count + 1):
                 here = {**stage_names, "index": index}
@@ -461,7 +463,9 @@ class Expander:
                 given = self._stage_args(sd.args, block, here, n, s, rwhere, block_name)
                 if index == 1:
                     given.update(self._stage_args(sd.first, block, here, n, s, rwhere, block_name))
-                local = self._name(sd.block_name or "block${index}", here, rwhere) or ""
+                local = self._name(
+                    "block${index}" if sd.block_name is None else sd.block_name, here, rwhere
+                ) or ""
                 x = self._invoke(block_name, given, x, stage_scope, local, rwhere)
         return x
 

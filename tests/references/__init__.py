@@ -1,0 +1,1 @@
+"""Hand-written plain-Keras reference models, independent of archspec."""
