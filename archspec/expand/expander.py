@@ -141,13 +141,12 @@ class Expander:
             self._add(Node(name, "input", {"shape": tuple(value)}, [], Source(None, where.path)))
             self.graph.inputs.append(name)
             refs[name] = name
-            if spec.input is not None:
-                refs["input"] = name
+            refs.setdefault("input", name)  # `input` is the (first) model input
         first = self.graph.inputs[0]
         if spec.layers is not None:
             out = self._sequence(spec.layers, first, params, root, refs, "layers")
         else:
-            out = self._graph(spec.graph or {}, first, params, root, refs, "graph", top)
+            out = self._graph(spec.graph or {}, first, params, root, refs, "graph", top, share=True)
         outputs = []
         if spec.outputs is None:
             outputs.append(out)
@@ -165,7 +164,24 @@ class Expander:
             if not outputs:
                 raise top.error("every output is switched off by its `if`; a model needs one")
         self.graph.outputs = outputs
+        self._check_all_used()
         return self.graph
+
+    def _check_all_used(self) -> None:
+        """Every layer must lead to an output: a dangling branch is a mistake, not a no-op."""
+        used = set(self.graph.outputs)
+        for node in reversed(self.graph.nodes.values()):
+            if node.name in used:
+                used.update(node.inputs)
+        for node in self.graph.nodes.values():
+            if node.name not in used and node.op != "input":
+                raise SpecError(
+                    f"layer `{node.name}` does not lead to any output",
+                    loc=node.source.loc,
+                    path=node.source.path,
+                    hint="a block's output is its last branch; merge this branch into it or "
+                    "list it in `outputs`",
+                )
 
     # ------------------------------------------------------------------ structure
 
@@ -374,11 +390,15 @@ class Expander:
         x: str,
         names: Mapping[str, Any],
         scope: Scope,
-        refs_in: Mapping[str, str],
+        refs_in: dict[str, str],
         path: str,
         where: _Where,
+        *,
+        share: bool = False,
     ) -> str:
-        refs = dict(refs_in)
+        # a block's branch names are its own; the model's top-level branches are shared
+        # with `outputs`, so the top level passes share=True
+        refs = refs_in if share else dict(refs_in)
         for name in self._branch_order(branches, refs, path, where):
             branch = branches[name]
             bwhere = _Where(loc_of(branch._raw) or where.loc, f"{path}.{name}")

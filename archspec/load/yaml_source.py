@@ -172,7 +172,23 @@ def _yaml_error(exc: yaml.YAMLError, file: str) -> SpecError:
     message = f"invalid YAML: {problem}"
     if context and "while" not in context:
         message += f" ({context})"
-    return SpecError(message, loc=_mark(file, mark), file=file)
+    hint = None
+    line = _line_of(exc, mark)
+    if "$" in line and any(c in str(problem) for c in ",}]"):
+        hint = (
+            'inside `{...}` or `[...]`, quote expressions that use brackets or commas: '
+            '`kernel_size: "$sizes[0]"`'
+        )
+    return SpecError(message, loc=_mark(file, mark), file=file, hint=hint)
+
+
+def _line_of(exc: yaml.YAMLError, mark: yaml.Mark | None) -> str:
+    buffer = getattr(mark, "buffer", None)
+    if not buffer or mark is None:
+        return ""
+    start = buffer.rfind("\n", 0, mark.pointer) + 1
+    end = buffer.find("\n", mark.pointer)
+    return buffer[start : end if end >= 0 else len(buffer)]
 
 
 def parse_yaml(text: str, file: str = "<string>", *, max_nodes: int = MAX_DOCUMENT_NODES) -> Any:

@@ -16,11 +16,13 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
     StrictInt,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -57,6 +59,8 @@ class ParamDecl(_Model):
     def _from_shorthand(cls, raw: Any) -> Any:
         # `int` declares a required int; any other plain value is a default whose type is
         # inferred; a mapping is the long form {type, default, doc}.
+        if isinstance(raw, str) and raw.startswith("$"):
+            return {"type": "any", "default": raw}  # an expression default: any type
         if isinstance(raw, str):
             try:
                 ParamType.parse(raw)
@@ -68,7 +72,8 @@ class ParamDecl(_Model):
             if "type" not in data:
                 if "default" not in data:
                     raise ValueError("a parameter mapping needs `type`, `default` or both")
-                data["type"] = str(ParamType.infer(data["default"]))
+                default = data["default"]
+                data["type"] = "any" if _is_expr(default) else str(ParamType.infer(default))
             data.setdefault("required", "default" not in raw)
             return data
         return {"type": str(ParamType.infer(raw)), "default": raw}
@@ -120,6 +125,16 @@ Params = Annotated[
 # --------------------------------------------------------------------------- steps
 
 
+def _mapping(value: Any) -> Any:
+    # the mapping itself is kept (not copied) so its YAML positions survive
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError("expected a mapping of parameter names to values")
+    return value
+
+
+ArgMap = Annotated[Any, AfterValidator(_mapping), WithJsonSchema({"type": "object"})]
+
+
 class StagesDef(_Model):
     """A block repeated in stages, each stage with its own repeat count and arguments."""
 
@@ -127,12 +142,12 @@ class StagesDef(_Model):
     repeats: list[StrictInt | Expr] | Expr = Field(
         description="Repeat count of each stage; its length is the number of stages."
     )
-    args: dict[str, Any] = Field(
+    args: ArgMap = Field(
         default_factory=dict,
         description="Arguments for every repeat. A list with one entry per stage, where the "
         "parameter is not itself that list, gives each stage its own value.",
     )
-    first: dict[str, Any] = Field(
+    first: ArgMap = Field(
         default_factory=dict,
         description="Arguments that override `args` for the first repeat of each stage.",
     )
