@@ -28,6 +28,10 @@ def _report(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
     @functools.wraps(func)
     def wrapper(*args: Any, debug: bool = False, **kwargs: Any) -> Any:
+        click.get_current_context().meta["archspec.debug"] = debug
+        if not debug:
+            # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise here
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         try:
             return func(*args, **kwargs)
         except SpecError as exc:
@@ -90,6 +94,8 @@ def validate(specs: tuple[str, ...], sets: tuple[str, ...]) -> None:
         try:
             result = load(path, overrides)
         except SpecError as exc:
+            if click.get_current_context().meta.get("archspec.debug"):
+                raise
             failed += 1
             click.echo(f"error: {exc.format()}", err=True)
             continue
@@ -143,7 +149,6 @@ def build(
     out = Path(output) if output else Path(f"{result.name}.keras")
     if not no_save:
         _check_output(out)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     model = result.build()
     if summary:
         model.summary()
@@ -157,7 +162,9 @@ def build(
         try:
             save_atomically(model, out)
         except OSError as exc:
-            raise SpecError(f"cannot write the model: {exc.strerror or exc}", file=str(out)) from None
+            raise SpecError(
+                f"cannot write the model: {exc.strerror or exc}", file=str(out)
+            ) from None
         click.echo(f"saved {out}")
 
 

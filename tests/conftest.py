@@ -37,7 +37,9 @@ def assert_equivalent(compiled, reference, *, atol: float = 1e-5, batch: int = 2
     copied = copy_weights(reference, compiled)
     assert copied == sum(1 for layer in reference.layers if layer.weights)
     rng = np.random.default_rng(1234)
-    shapes = compiled.input_shape if isinstance(compiled.input_shape, list) else [compiled.input_shape]
+    shapes = (
+        compiled.input_shape if isinstance(compiled.input_shape, list) else [compiled.input_shape]
+    )
     data = [rng.random((batch, *s[1:]), dtype=np.float32) for s in shapes]
     args = data[0] if len(data) == 1 else data
     out_a = compiled(args, training=False)

@@ -11,18 +11,27 @@ HEAD = "archspec: 1\nname: t\ninput: [32, 32, 3]\n"
 
 
 def test_default_names_follow_keras_style_dedup(tmp_path):
-    p = write(tmp_path, "s.yaml", HEAD, """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
         layers:
           - conv2d: {filters: 4, kernel_size: 3}
           - conv2d: {filters: 4, kernel_size: 3}
           - flatten
           - dense: 10
-    """)
+    """,
+    )
     assert names(p) == ["input_layer", "conv2d", "conv2d_1", "flatten", "dense"]
 
 
 def test_block_scopes_and_name_templates(tmp_path):
-    p = write(tmp_path, "s.yaml", HEAD, """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
         blocks:
           cbr:
             params: {filters: int}
@@ -35,7 +44,8 @@ def test_block_scopes_and_name_templates(tmp_path):
           - cbr: 8
           - cbr: {filters: 8}
           - dense: {units: 3, name: "head${1 + 1}"}
-    """)
+    """,
+    )
     assert names(p) == [
         "input_layer",
         "stem_conv", "stem_bn", "stem_activation",
@@ -46,11 +56,16 @@ def test_block_scopes_and_name_templates(tmp_path):
 
 
 def test_repeat_binds_index(tmp_path):
-    p = write(tmp_path, "s.yaml", HEAD, """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
         layers:
           - conv2d: {filters: $8 * index, kernel_size: 3, padding: same, name: "c${index}"}
             repeat: 3
-    """)
+    """,
+    )
     graph = archspec.load(p).graph()
     assert list(graph.nodes) == ["input_layer", "c1", "c2", "c3"]
     assert [graph.nodes[f"c{i}"].attrs.filters for i in (1, 2, 3)] == [8, 16, 24]
@@ -63,7 +78,8 @@ STAGES = HEAD + textwrap.dedent("""
       unit:
         params: {filters: int, stride: 1, pair: "int[2]", first: false}
         layers:
-          - conv2d: {filters: $filters, kernel_size: "$pair[0]", strides: $stride, padding: same, name: conv}
+          - conv2d: {filters: $filters, kernel_size: "$pair[0]", strides: $stride, padding: same}
+            name: conv
           - dropout: {rate: $0.5 if first else 0.1, name: drop}
     layers:
       - stages:
@@ -137,7 +153,11 @@ def test_conditional_branch_is_identity_when_off(tmp_path):
 
 
 def test_branches_may_be_written_in_any_order(tmp_path):
-    p = write(tmp_path, "s.yaml", HEAD, """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
         blocks:
           res:
             params: {}
@@ -148,7 +168,8 @@ def test_branches_may_be_written_in_any_order(tmp_path):
               shortcut: [{conv2d: {filters: 3, kernel_size: 1, name: proj}}]
               join: [{add: [shortcut, main], name: add}]
         layers: [{res: {name: r}}]
-    """)
+    """,
+    )
     graph = archspec.load(p).graph()
     # `main` is declared first but reads `shortcut`, so it is expanded after it
     assert list(graph.nodes) == ["input_layer", "r_proj", "r_c1", "r_add"]
@@ -157,7 +178,11 @@ def test_branches_may_be_written_in_any_order(tmp_path):
 
 
 def test_a_branch_that_leads_nowhere_is_an_error(tmp_path):
-    p = write(tmp_path, "s.yaml", HEAD, """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
         blocks:
           res:
             params: {}
@@ -165,24 +190,34 @@ def test_a_branch_that_leads_nowhere_is_an_error(tmp_path):
               side: [{dense: {units: 2, name: lost}}]
               main: [flatten]
         layers: [res]
-    """)
+    """,
+    )
     err = spec_error(p)
     assert err.message == "layer `res_lost` does not lead to any output"
     assert err.loc.line == 8
 
 
 def test_unquoted_index_in_flow_mapping_gets_a_hint(tmp_path):
-    p = write(tmp_path, "s.yaml", HEAD, """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
         params: {sizes: [3, 5]}
         layers: [{conv2d: {filters: 1, kernel_size: $sizes[0]}}]
-    """)
+    """,
+    )
     err = spec_error(p)
     assert err.message.startswith("invalid YAML")
     assert "quote expressions" in err.hint
 
 
 def test_cycle_between_branches(tmp_path):
-    p = write(tmp_path, "s.yaml", HEAD, """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
         blocks:
           loop:
             params: {}
@@ -190,7 +225,8 @@ def test_cycle_between_branches(tmp_path):
               a: [{add: [b, input]}]
               b: [{add: [a, input]}]
         layers: [loop]
-    """)
+    """,
+    )
     err = spec_error(p)
     assert err.message.startswith("branches form a cycle: a -> b -> a")
     assert err.loc.line == 8
@@ -204,25 +240,35 @@ def test_unknown_node_reference(tmp_path):
 
 
 def test_duplicate_explicit_names(tmp_path):
-    p = write(tmp_path, "s.yaml", HEAD, """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
         layers:
           - dense: {units: 3, name: head}
           - dense: {units: 3, name: head}
-    """)
+    """,
+    )
     err = spec_error(p)
     assert "layer name `head` is already used" in err.message
     assert err.loc.line == 6
 
 
 def test_several_outputs_and_conditional_outputs(tmp_path):
-    p = write(tmp_path, "s.yaml", HEAD, """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
         params: {aux: false}
         graph:
           trunk: [{conv2d: {filters: 4, kernel_size: 3}}, flatten]
           side: {from: trunk, if: $aux, then: [{dense: {units: 2, name: aux_out}}]}
           main: {from: trunk, layers: [{dense: {units: 5, name: main_out}}]}
         outputs: [main, {from: side, if: $aux}]
-    """)
+    """,
+    )
     assert archspec.load(p).graph().outputs == ["main_out"]
     assert archspec.load(p, aux=True).graph().outputs == ["main_out", "aux_out"]
     model = archspec.load(p, aux=True).build()
@@ -230,13 +276,17 @@ def test_several_outputs_and_conditional_outputs(tmp_path):
 
 
 def test_several_inputs(tmp_path):
-    p = write(tmp_path, "s.yaml", """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        """
         archspec: 1
         name: two
         inputs: {image: [8, 8, 3], mask: [8, 8, 3]}
         graph:
           both: [{multiply: [image, mask]}, flatten, {dense: 1}]
-    """)
+    """,
+    )
     model = archspec.load(p).build()
     assert [i.name for i in model.inputs] == ["image", "mask"]
 
@@ -272,13 +322,18 @@ def test_repeat_must_be_positive_and_bounded(tmp_path):
 
 
 def test_defaults_may_be_expressions_over_earlier_parameters(tmp_path):
-    p = write(tmp_path, "s.yaml", HEAD, """
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
         blocks:
           b:
             params: {width: int, expanded: $4 * width}
             layers: [{dense: {units: $expanded, name: d}}]
         layers: [flatten, {b: {width: 3}}]
-    """)
+    """,
+    )
     assert archspec.load(p).graph().nodes["b_d"].attrs.units == 12
 
 
@@ -289,6 +344,10 @@ def test_unknown_op_hint(tmp_path):
 
 def test_blocks_may_not_hide_ops(tmp_path):
     err = spec_error(
-        write(tmp_path, "s.yaml", HEAD + "blocks:\n  dense: {params: {}, layers: [flatten]}\nlayers: [dense]\n")
+        write(
+            tmp_path,
+            "s.yaml",
+            HEAD + "blocks:\n  dense: {params: {}, layers: [flatten]}\nlayers: [dense]\n",
+        )
     )
     assert "would hide the built-in `dense`" in err.message

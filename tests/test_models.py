@@ -63,9 +63,12 @@ def test_compiled_model_equals_reference(name: str):
 def test_names_reproduce_keras_applications(name: str):
     compiled = archspec.load(SPECS / f"{name}.yaml").build()
     reference = CASES[name][0]()
+
     # input layers are left out: Keras renames them (`input_layer_3`) per process
     def names(model):
-        return sorted(lay.name for lay in model.layers if not isinstance(lay, keras.layers.InputLayer))
+        return sorted(
+            lay.name for lay in model.layers if not isinstance(lay, keras.layers.InputLayer)
+        )
 
     import keras
 
@@ -81,18 +84,24 @@ def test_keras_applications_weights_load_by_name(tmp_path):
     rng = np.random.default_rng(0)
     for layer in reference.layers:
         if layer.weights:
-            layer.set_weights([rng.normal(0, 0.05, w.shape).astype("float32") for w in layer.weights])
+            layer.set_weights(
+                [rng.normal(0, 0.05, w.shape).astype("float32") for w in layer.weights]
+            )
     for layer in reference.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             gamma, beta, mean, _ = layer.get_weights()
-            layer.set_weights([gamma, beta, mean, rng.uniform(0.5, 1.5, mean.shape).astype("float32")])
+            layer.set_weights(
+                [gamma, beta, mean, rng.uniform(0.5, 1.5, mean.shape).astype("float32")]
+            )
     path = tmp_path / "resnet50_reference.h5"
     reference.save(path)  # the HDF5 format, the one Keras loads by layer name
 
     compiled = archspec.load(SPECS / "resnet50.yaml").build()
     compiled.load_weights(path, by_name=True)
     for layer in (lay for lay in reference.layers if lay.weights):
-        for mine, theirs in zip(compiled.get_layer(layer.name).get_weights(), layer.get_weights(), strict=True):
+        for mine, theirs in zip(
+            compiled.get_layer(layer.name).get_weights(), layer.get_weights(), strict=True
+        ):
             np.testing.assert_array_equal(mine, theirs)
     x = rng.random((2, 224, 224, 3), dtype=np.float32)
     np.testing.assert_allclose(compiled(x), reference(x), atol=1e-5, rtol=0)

@@ -105,17 +105,17 @@ def import_keras(model: Any) -> ModelGraph:
     nodes = []
     for layer in order:
         parents = _inbound(layer)
-        in_shape = parents and getattr(
-            layer._inbound_nodes[0].input_tensors[0], "shape", None
-        )
+        in_shape = parents and getattr(layer._inbound_nodes[0].input_tensors[0], "shape", None)
         rank = len(in_shape) if in_shape else None
         config = layer.get_config()
         if layer.__class__.__name__ == "InputLayer":
             config = {k: v for k, v in config.items() if k in ("batch_shape", "dtype", "sparse")}
         out_tensor = layer._inbound_nodes[0].output_tensors if layer._inbound_nodes else []
-        out_shape = tuple(out_tensor[0].shape) if len(out_tensor) == 1 else [
-            tuple(t.shape) for t in out_tensor
-        ]
+        out_shape = (
+            tuple(out_tensor[0].shape)
+            if len(out_tensor) == 1
+            else [tuple(t.shape) for t in out_tensor]
+        )
         nodes.append(
             LayerNode(
                 name=layer.name,

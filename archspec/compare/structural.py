@@ -65,7 +65,9 @@ def compare(a: ModelGraph, b: ModelGraph, *, max_differences: int = 50) -> list[
         counts_a = (la.trainable_params, la.non_trainable_params)
         counts_b = (lb.trainable_params, lb.non_trainable_params)
         if counts_a != counts_b:
-            diffs.append(Difference("parameters (trainable, non-trainable)", where, counts_a, counts_b))
+            diffs.append(
+                Difference("parameters (trainable, non-trainable)", where, counts_a, counts_b)
+            )
         if len(diffs) >= max_differences:
             break
     if a.outputs != b.outputs and len(a.layers) == len(b.layers):

@@ -68,6 +68,12 @@ def _expr(value: Any, names: Mapping[str, Any], where: _Where, loc: Loc | None =
         raise where.error(exc.message, exc.hint, loc) from None
 
 
+def _first_error(exc: ValidationError) -> Any:
+    """The most telling error: an unknown key (a typo) explains a missing one, not vice versa."""
+    errors = exc.errors(include_url=False)
+    return min(errors, key=lambda e: 0 if e["type"] == "extra_forbidden" else 1)
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """``NAME=VALUE`` from the command line; VALUE is read as a YAML scalar or list."""
     import yaml
@@ -133,9 +139,13 @@ class Expander:
         for name, shape in shapes.items():
             where = _Where(None, "input" if spec.input is not None else f"inputs.{name}")
             value = _expr(shape, params, where)
-            if not isinstance(value, list) or not value or not all(
-                v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0)
-                for v in value
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(
+                    v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0)
+                    for v in value
+                )
             ):
                 raise where.error(f"an input shape is a list of positive sizes, got {value!r}")
             self._add(Node(name, "input", {"shape": tuple(value)}, [], Source(None, where.path)))
@@ -231,7 +241,9 @@ class Expander:
         if not isinstance(value, int) or isinstance(value, bool):
             raise where.error(f"`{what}` needs a whole number, got {value!r}")
         if value < 1:
-            raise where.error(f"`{what}` must be at least 1, got {value}", "use `if` to leave a step out")
+            raise where.error(
+                f"`{what}` must be at least 1, got {value}", "use `if` to leave a step out"
+            )
         if value > self.node_limit:
             raise where.error(
                 f"`{what}` of {value:,} would exceed the limit of {self.node_limit:,} nodes"
@@ -336,12 +348,14 @@ class Expander:
                 inputs.append(refs[ref])
         local = self._name(step.name, names, where)
         name = scope.full(scope.local(local if local is not None else op.name, local is not None))
-        return self._add(Node(name, op.name, model, inputs, Source(where.loc, where.path), scope.prefix))
+        return self._add(
+            Node(name, op.name, model, inputs, Source(where.loc, where.path), scope.prefix)
+        )
 
     def _attr_error(
         self, exc: ValidationError, op: OpDef, where: _Where, locs: Mapping[str, Loc | None]
     ) -> SpecError:
-        err = exc.errors(include_url=False)[0]
+        err = _first_error(exc)
         attr = next((k for k in err["loc"] if isinstance(k, str)), None)
         loc = locs.get(attr) if attr else None
         if err["type"] == "extra_forbidden":
@@ -370,7 +384,9 @@ class Expander:
     ) -> str:
         block: BlockDef = self.spec.blocks[block_name]
         values = bind_params(block.params, given, where, what=f"block `{block_name}`")
-        inner = scope.child(scope.local(local if local is not None else block_name, local is not None))
+        inner = scope.child(
+            scope.local(local if local is not None else block_name, local is not None)
+        )
         refs = {"input": x}
         path = f"{where.path}.{block_name}"
         try:
@@ -417,7 +433,7 @@ class Expander:
     def _branch_order(
         self, branches: Mapping[str, Branch], refs: Mapping[str, str], path: str, where: _Where
     ) -> list[str]:
-        """Branches in an order where each follows the branches it reads (declaration order otherwise)."""
+        """Branches ordered so each follows those it reads; otherwise in declaration order."""
         deps: dict[str, list[str]] = {}
         for name, branch in branches.items():
             wanted = [branch.from_]
@@ -439,7 +455,9 @@ class Expander:
                 cycle = " -> ".join([*trail[trail.index(name) :], name])
                 raw = branches[name]._raw
                 raise SpecError(
-                    f"branches form a cycle: {cycle}", loc=loc_of(raw) or where.loc, path=f"{path}.{name}"
+                    f"branches form a cycle: {cycle}",
+                    loc=loc_of(raw) or where.loc,
+                    path=f"{path}.{name}",
                 )
             state[name] = 1
             for dep in deps[name]:
@@ -465,17 +483,22 @@ class Expander:
         block = self.spec.blocks[block_name]
         repeats_value = _expr(sd.repeats, names, where)
         if not isinstance(repeats_value, list) or not repeats_value:
-            raise where.error(f"`repeats` needs a list of counts, one per stage, got {repeats_value!r}")
+            raise where.error(
+                f"`repeats` needs a list of counts, one per stage, got {repeats_value!r}"
+            )
         counts = [self._count(r, names, where, "repeats") for r in repeats_value]
         n = len(counts)
         total = sum(counts)
         if total > self.node_limit:
-            raise where.error(f"{total:,} repeats would exceed the limit of {self.node_limit:,} nodes")
+            raise where.error(
+                f"{total:,} repeats would exceed the limit of {self.node_limit:,} nodes"
+            )
         for s, count in enumerate(counts, start=1):
             stage_names = {**names, "stage": s}
-            stage_local = self._name(
-                "stage${stage}" if sd.name is None else sd.name, stage_names, where
-            ) or ""
+            stage_local = (
+                self._name("stage${stage}" if sd.name is None else sd.name, stage_names, where)
+                or ""
+            )
             stage_scope = scope.child(scope.local(stage_local, True))
             for index in range(1, count + 1):
                 here = {**stage_names, "index": index}
@@ -483,9 +506,12 @@ class Expander:
                 given = self._stage_args(sd.args, block, here, n, s, rwhere, block_name)
                 if index == 1:
                     given.update(self._stage_args(sd.first, block, here, n, s, rwhere, block_name))
-                local = self._name(
-                    "block${index}" if sd.block_name is None else sd.block_name, here, rwhere
-                ) or ""
+                local = (
+                    self._name(
+                        "block${index}" if sd.block_name is None else sd.block_name, here, rwhere
+                    )
+                    or ""
+                )
                 x = self._invoke(block_name, given, x, stage_scope, local, rwhere)
         return x
 

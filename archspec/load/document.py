@@ -36,7 +36,8 @@ def _is_path_key(key: Any) -> bool:
     # pydantic puts union member and validator tags into error locations; they are
     # not keys of the document
     return isinstance(key, int) or (
-        isinstance(key, str) and not any(c in key for c in "[](),")
+        isinstance(key, str)
+        and not any(c in key for c in "[](),")
         and key not in ("function-wrap", "function-after", "function-before", "str", "int")
     )
 
@@ -47,7 +48,9 @@ def _alias(key: Any) -> Any:
 
 def validation_error(exc: ValidationError, raw: Any, model: type[BaseModel]) -> SpecError:
     """The first pydantic error as a SpecError at the position it concerns."""
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # an unknown key (a typo) explains a missing one, so it is reported first
+    err = min(errors, key=lambda e: 0 if e["type"] == "extra_forbidden" else 1)
     path = tuple(_alias(k) for k in err["loc"] if _is_path_key(k))
     loc = locate(raw, path)
     message = err["msg"].removeprefix("Value error, ")
@@ -68,7 +71,9 @@ def validation_error(exc: ValidationError, raw: Any, model: type[BaseModel]) -> 
         path = path[:-1]
         loc = locate(raw, path)
     elif err["type"] == "literal_error" and path and path[-1] == "archspec":
-        message = f"unsupported format version {err.get('input')!r}; this archspec reads `archspec: 1`"
+        message = (
+            f"unsupported format version {err.get('input')!r}; this archspec reads `archspec: 1`"
+        )
     return SpecError(message, loc=loc, path=format_path(path) or None, hint=hint)
 
 
@@ -185,7 +190,11 @@ def _with_imports(raw: PosDict, file: Path, stack: tuple[Path, ...]) -> PosDict:
         if isinstance(blocks, PosDict):
             _merge_named(imported, "blocks", blocks, origin=str(lib_path), clash=None)
     merged = PosDict(raw)
-    merged.loc, merged.key_locs, merged.value_locs = raw.loc, dict(raw.key_locs), dict(raw.value_locs)
+    merged.loc, merged.key_locs, merged.value_locs = (
+        raw.loc,
+        dict(raw.key_locs),
+        dict(raw.value_locs),
+    )
     if isinstance(own, PosDict):
         for name in own:
             if name in imported.get("blocks", {}):

@@ -165,9 +165,7 @@ def _yaml_error(exc: yaml.YAMLError, file: str) -> SpecError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
-    if isinstance(exc, yaml.constructor.ConstructorError) and "could not determine" in str(
-        problem
-    ):
+    if isinstance(exc, yaml.constructor.ConstructorError) and "could not determine" in str(problem):
         problem = f"{problem}; specs are plain data and YAML tags are not allowed"
     message = f"invalid YAML: {problem}"
     if context and "while" not in context:
@@ -176,7 +174,7 @@ def _yaml_error(exc: yaml.YAMLError, file: str) -> SpecError:
     line = _line_of(exc, mark)
     if "$" in line and any(c in str(problem) for c in ",}]"):
         hint = (
-            'inside `{...}` or `[...]`, quote expressions that use brackets or commas: '
+            "inside `{...}` or `[...]`, quote expressions that use brackets or commas: "
             '`kernel_size: "$sizes[0]"`'
         )
     return SpecError(message, loc=_mark(file, mark), file=file, hint=hint)
@@ -214,7 +212,7 @@ def parse_yaml(text: str, file: str = "<string>", *, max_nodes: int = MAX_DOCUME
 
 
 def read_yaml_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
-    """Read and parse a spec file; every failure (missing, directory, binary, too big) is a SpecError."""
+    """Read and parse a spec file; any failure (missing, not text, too big) is a SpecError."""
     file = str(path)
     p = Path(path)
     if not p.exists():

@@ -41,7 +41,9 @@ class ConvAttrs(Attrs):
     filters: PosInt = _f("Number of output channels.")
     kernel_size: Size2 = _f("Height and width of the kernel, or one number for both.")
     strides: Size2 = _f("Step of the kernel.", default=1)
-    padding: Padding = _f("`valid` (no padding) or `same` (output size = input / stride).", default="valid")
+    padding: Padding = _f(
+        "`valid` (no padding) or `same` (output size = input / stride).", default="valid"
+    )
     dilation_rate: Size2 = _f("Dilation of the kernel.", default=1)
     groups: PosInt = _f("Number of channel groups.", default=1)
     activation: ActivationName | None = _f("Activation applied to the output.", default=None)
@@ -59,8 +61,12 @@ class SeparableConvAttrs(Attrs):
     depth_multiplier: PosInt = _f("Depthwise output channels per input channel.", default=1)
     activation: ActivationName | None = _f("Activation applied to the output.", default=None)
     use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
-    depthwise_initializer: Initializer = _f("Initializer of the depthwise kernel.", default="glorot_uniform")
-    pointwise_initializer: Initializer = _f("Initializer of the pointwise kernel.", default="glorot_uniform")
+    depthwise_initializer: Initializer = _f(
+        "Initializer of the depthwise kernel.", default="glorot_uniform"
+    )
+    pointwise_initializer: Initializer = _f(
+        "Initializer of the pointwise kernel.", default="glorot_uniform"
+    )
     bias_initializer: Initializer = _f("Initializer of the bias.", default="zeros")
 
 
@@ -86,8 +92,12 @@ class DenseAttrs(Attrs):
 
 class BatchNormAttrs(Attrs):
     axis: StrictInt = _f("Axis of the features (-1: channels last).", default=-1)
-    momentum: Annotated[Float, Field(ge=0, le=1)] = _f("Momentum of the moving averages.", default=0.99)
-    epsilon: Annotated[Float, Field(gt=0)] = _f("Added to the variance for stability.", default=1e-3)
+    momentum: Annotated[Float, Field(ge=0, le=1)] = _f(
+        "Momentum of the moving averages.", default=0.99
+    )
+    epsilon: Annotated[Float, Field(gt=0)] = _f(
+        "Added to the variance for stability.", default=1e-3
+    )
     center: StrictBool = _f("Whether to learn an offset (beta).", default=True)
     scale: StrictBool = _f("Whether to learn a scale (gamma).", default=True)
 
@@ -108,14 +118,23 @@ class PoolAttrs(Attrs):
     padding: Padding = _f("`valid` or `same`.", default="valid")
 
 
+class AvgPoolAttrs(PoolAttrs):
+    # keras.layers.AveragePooling2D has no default window, unlike MaxPooling2D
+    pool_size: Size2 = _f("Height and width of the pooling window.")
+
+
 class GlobalPoolAttrs(Attrs):
     keepdims: StrictBool = _f("Keep the spatial axes with size 1.", default=False)
 
 
 class ZeroPaddingAttrs(Attrs):
-    padding: NonNegInt | tuple[NonNegInt, NonNegInt] | tuple[
-        tuple[NonNegInt, NonNegInt], tuple[NonNegInt, NonNegInt]
-    ] = _f("Rows and columns of zeros: n, [rows, cols] or [[top, bottom], [left, right]].", default=1)
+    padding: (
+        NonNegInt
+        | tuple[NonNegInt, NonNegInt]
+        | tuple[tuple[NonNegInt, NonNegInt], tuple[NonNegInt, NonNegInt]]
+    ) = _f(
+        "Rows and columns of zeros: n, [rows, cols] or [[top, bottom], [left, right]].", default=1
+    )
 
 
 class NoAttrs(Attrs):
@@ -152,7 +171,7 @@ for op in (
     OpDef("relu", "ReLU", ReLUAttrs, "Rectified linear unit layer (keras.layers.ReLU)."),
     OpDef("max_pooling2d", "MaxPooling2D", PoolAttrs, "2-D max pooling.",
           aliases=("max_pool", "max_pool2d"), shorthand="pool_size"),
-    OpDef("average_pooling2d", "AveragePooling2D", PoolAttrs, "2-D average pooling.",
+    OpDef("average_pooling2d", "AveragePooling2D", AvgPoolAttrs, "2-D average pooling.",
           aliases=("avg_pool", "avg_pool2d"), shorthand="pool_size"),
     OpDef("global_average_pooling2d", "GlobalAveragePooling2D", GlobalPoolAttrs,
           "Average over the spatial axes.", aliases=("global_avg_pool",)),

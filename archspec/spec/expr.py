@@ -230,7 +230,9 @@ class _Evaluator:
                 None if p is None else self.eval(p, d)
                 for p in (node.slice.lower, node.slice.upper, node.slice.step)
             ]
-            if any(p is not None and (not isinstance(p, int) or isinstance(p, bool)) for p in parts):
+            if any(
+                p is not None and (not isinstance(p, int) or isinstance(p, bool)) for p in parts
+            ):
                 raise ExprError("slice bounds must be whole numbers")
             if parts[2] == 0:
                 raise ExprError("slice step cannot be zero")

@@ -411,4 +411,3 @@ class BlockLibrary(_Model):
     description: str | None = None
     imports: list[str] = Field(default_factory=list)
     blocks: dict[str, BlockDef]
-

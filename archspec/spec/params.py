@@ -76,7 +76,11 @@ class ParamType:
             return value
         if self.scalar == "int" and isinstance(value, int) and not isinstance(value, bool):
             return value
-        if self.scalar == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+        if (
+            self.scalar == "float"
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+        ):
             return float(value) if isinstance(value, int) else value
         if self.scalar == "bool" and isinstance(value, bool):
             return value

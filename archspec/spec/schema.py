@@ -106,7 +106,11 @@ def _step_schema() -> dict[str, Any]:
             "propertyNames": {"pattern": IDENT.pattern},
             "not": {"anyOf": [{"required": [n]} for n in [*call_names, "stages"]]},
             "additionalProperties": {
-                "anyOf": [{"type": "object"}, {"type": "null"}, {"type": ["string", "number", "boolean", "array"]}]
+                "anyOf": [
+                    {"type": "object"},
+                    {"type": "null"},
+                    {"type": ["string", "number", "boolean", "array"]},
+                ]
             },
         }
     )
@@ -158,7 +162,7 @@ def build_schema() -> dict[str, Any]:
     defs["Expr"] = {
         "type": "string",
         "pattern": r"^\$",
-        "description": "An expression over parameters, e.g. `$filters`, `$4 * width`, `$depths[2]`.",
+        "description": "An expression over parameters: `$filters`, `$4 * width`, `$depths[2]`.",
     }
     defs["Step"] = _step_schema()
     defs["ParamDecl"] = _param_schema(defs["ParamDecl"])

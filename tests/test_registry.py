@@ -1,0 +1,77 @@
+"""The op registry: every op builds its Keras layer, and unset attributes keep Keras defaults."""
+
+from __future__ import annotations
+
+import keras
+import pytest
+
+import archspec
+from archspec.ops import REGISTRY
+from tests.helpers import write
+
+MINIMAL = {
+    "conv2d": {"filters": 2, "kernel_size": 3},
+    "separable_conv2d": {"filters": 2, "kernel_size": 3},
+    "depthwise_conv2d": {"kernel_size": 3},
+    "dense": {"units": 2},
+    "activation": {"activation": "relu"},
+    "dropout": {"rate": 0.1},
+    "average_pooling2d": {"pool_size": 2},
+    "add": {"inputs": ["a", "b"]},
+    "multiply": {"inputs": ["a", "b"]},
+    "concatenate": {"inputs": ["a", "b"]},
+}
+
+
+@pytest.mark.parametrize("op", REGISTRY.ops(), ids=lambda op: op.name)
+def test_op_builds_the_keras_layer_with_keras_defaults(op):
+    attrs = op.attrs.model_validate(MINIMAL.get(op.name, {}))
+    kwargs = op.keras_kwargs(attrs)
+    layer = getattr(keras.layers, op.keras_class)(**kwargs)
+    default = getattr(keras.layers, op.keras_class)(**kwargs)
+    assert type(layer).__name__ == op.keras_class
+    # nothing but the given attributes is passed, so the config equals a hand-made layer's
+    assert set(kwargs) == set(MINIMAL.get(op.name, {})) - {"inputs"}
+    expected = {k: v for k, v in default.get_config().items() if k != "name"}
+    assert {k: v for k, v in layer.get_config().items() if k != "name"} == expected
+
+
+def test_every_attribute_is_a_keras_constructor_argument():
+    import inspect
+
+    for op in REGISTRY.ops():
+        cls = getattr(keras.layers, op.keras_class)
+        accepted = set(inspect.signature(cls.__init__).parameters)
+        for name in op.attrs.model_fields:
+            if name in op.internal:
+                continue
+            assert name in accepted or "kwargs" in accepted, (op.name, name)
+
+
+def test_aliases_and_shorthands(tmp_path):
+    spec = write(
+        tmp_path,
+        "s.yaml",
+        """
+        archspec: 1
+        name: s
+        input: [16, 16, 3]
+        layers:
+          - conv: {filters: 4, kernel_size: 3}
+          - bn
+          - activation: relu
+          - max_pool: 2
+          - zero_pad: 1
+          - avg_pool: {pool_size: 2}
+          - dropout: 0.25
+          - global_avg_pool
+          - dense: 5
+    """,
+    )
+    model = archspec.load(spec).build()
+    assert [type(layer).__name__ for layer in model.layers[1:]] == [
+        "Conv2D", "BatchNormalization", "Activation", "MaxPooling2D", "ZeroPadding2D",
+        "AveragePooling2D", "Dropout", "GlobalAveragePooling2D", "Dense",
+    ]  # fmt: skip
+    assert model.get_layer("dropout").rate == 0.25
+    assert model.get_layer("max_pooling2d").pool_size == (2, 2)
