@@ -42,6 +42,8 @@ class SpecError(Exception):
         self.path = path
         self.hint = hint
         self.file = file if file is not None else (loc.file if loc else None)
+        #: where the failing block was called from, shown after the hint
+        self.context: str | None = None
 
     def located(self, loc: Loc | None, path: str | None) -> SpecError:
         """Fill in a position and path if this error does not have them yet."""
@@ -63,6 +65,8 @@ class SpecError(Exception):
         text = self.message
         if self.hint:
             text = f"{text} ({self.hint})"
+        if self.context:
+            text = f"{text} ({self.context})"
         parts.append(text)
         return ": ".join(parts)
 

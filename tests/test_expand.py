@@ -308,7 +308,7 @@ def test_block_parameter_errors(tmp_path):
     assert err.message == "block `b` has no parameter `kk`" and err.hint == "did you mean `k`?"
     err = spec_error(write(tmp_path, "d.yaml", text.replace("ARGS", "filters: 0")))
     assert "`conv2d` attribute `filters`: Input should be greater than 0, got 0" in err.message
-    assert "(in block `b` called at" in err.message
+    assert err.context.startswith("in block `b` called at") and err.context.endswith(":10:5")
     assert err.path == "layers[0].b.layers[0]"
 
 

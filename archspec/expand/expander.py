@@ -395,9 +395,8 @@ class Expander:
             return self._graph(block.graph or {}, x, values, inner, refs, path, where)
         except SpecError as exc:
             # the innermost call is the one whose arguments most likely caused the error
-            if where.loc is not None and not getattr(exc, "call_noted", False):
-                exc.message += f" (in block `{block_name}` called at {where.loc})"
-                exc.call_noted = True  # type: ignore[attr-defined]
+            if where.loc is not None and exc.context is None:
+                exc.context = f"in block `{block_name}` called at {where.loc}"
             raise
 
     def _graph(

@@ -13,6 +13,7 @@ exhaust memory.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -293,11 +294,16 @@ def evaluate(source: str, names: Mapping[str, Any]) -> Any:
         raise ExprError("empty expression after `$`")
     if len(text) > MAX_EXPR_CHARS:
         raise ExprError(f"expression is longer than {MAX_EXPR_CHARS} characters")
+    return _Evaluator(names).eval(_parse(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.Expression:
+    # specs repeat the same few expressions in every block call; parsing dominates otherwise
     try:
-        tree = ast.parse(text, mode="eval")
+        return ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExprError(f"cannot parse expression `{text}`: {exc.msg}") from None
-    return _Evaluator(names).eval(tree)
 
 
 _EMBED = re.compile(r"\$\$|\$\{([^{}]*)\}")

@@ -8,6 +8,7 @@ meant for every stage: ``filters: [64, 128]`` spreads over the stages when
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,10 @@ class ParamType:
 
     @classmethod
     def parse(cls, text: str) -> ParamType:
+        return _parse_type(text)
+
+    @classmethod
+    def _parse_uncached(cls, text: str) -> ParamType:
         match = _TYPE_RE.match(text.replace(" ", ""))
         if not match:
             raise ValueError(
@@ -94,6 +99,11 @@ class ParamType:
         except ValueError:
             return False
         return True
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_type(text: str) -> ParamType:
+    return ParamType._parse_uncached(text)
 
 
 def _show(value: Any) -> str:
