@@ -39,11 +39,11 @@ class ArchSpec:
             )
         return self._graph
 
-    def build(self) -> keras.Model:
-        """The Keras 3 functional model (imports Keras)."""
+    def build(self, *, quiet: bool = True) -> keras.Model:
+        """The Keras 3 functional model (imports Keras; ``quiet`` holds back TF's start-up log)."""
         from archspec.emit.keras_emitter import to_keras
 
-        return to_keras(self.graph())
+        return to_keras(self.graph(), quiet=quiet)
 
 
 def load(

@@ -149,7 +149,7 @@ def build(
     out = Path(output) if output else Path(f"{result.name}.keras")
     if not no_save:
         _check_output(out)
-    model = result.build()
+    model = result.build(quiet=not click.get_current_context().meta.get("archspec.debug"))
     if summary:
         model.summary()
     trainable = sum(int(w.numpy().size) for w in model.trainable_weights)

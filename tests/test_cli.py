@@ -150,3 +150,18 @@ def test_python_dash_m_and_missing_file():
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr == "error: specs/nope.yaml: no such file\n"
+
+
+def test_build_in_a_fresh_process_prints_only_its_own_output(tmp_path):
+    out = tmp_path / "lenet.keras"
+    result = subprocess.run(
+        ["archspec", "build", "specs/lenet5.yaml", "-o", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TF_")},  # a user's shell
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # TensorFlow's native start-up lines are held back
+    assert result.stdout.splitlines() == [
+        "lenet5: 9 layers, 62,006 parameters (62,006 trainable, 0 non-trainable)",
+        f"saved {out}",
+    ]

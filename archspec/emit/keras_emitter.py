@@ -6,6 +6,9 @@ analysis or diffs) never loads TensorFlow.
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 from archspec.errors import SpecError
@@ -16,9 +19,38 @@ if TYPE_CHECKING:
     import keras
 
 
-def to_keras(graph: Graph) -> keras.Model:
+def import_keras(*, quiet: bool = True) -> Any:
+    """Import Keras; with ``quiet``, TensorFlow's native start-up log lines are held back.
+
+    TensorFlow's C++ runtime writes CUDA probing and logging-setup lines straight to file
+    descriptor 2 while it loads, before any setting can silence them. They are captured
+    here and shown only if the import fails.
+    """
+    if "keras" in sys.modules or not quiet:
+        import keras
+
+        return keras
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return keras
+
+
+def to_keras(graph: Graph, *, quiet: bool = True) -> keras.Model:
     """Build ``keras.Model(inputs, outputs)`` with one layer per IR node, in IR order."""
-    import keras
+    keras = import_keras(quiet=quiet)
 
     tensors: dict[str, Any] = {}
     for node in graph.nodes.values():
