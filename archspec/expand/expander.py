@@ -61,11 +61,40 @@ class _Where:
         return SpecError(message, loc=loc or self.loc, path=self.path, hint=hint)
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """What a step sees: parameter values, its naming scope and the nodes it may name.
+
+    ``refs`` maps names usable in merges and ``from`` (``input``, branch names) to node
+    names; it is shared, so branches expanded in a graph become visible to later ones.
+    """
+
+    names: Mapping[str, Any]
+    scope: Scope
+    refs: dict[str, str]
+
+    def bind(self, **extra: Any) -> _Frame:
+        return _Frame({**self.names, **extra}, self.scope, self.refs)
+
+
 def _expr(value: Any, names: Mapping[str, Any], where: _Where, loc: Loc | None = None) -> Any:
     try:
         return resolve_deep(value, names)
     except ExprError as exc:
         raise where.error(exc.message, exc.hint, loc) from None
+
+
+def _evaluate_args(
+    args: Mapping[str, Any] | None, names: Mapping[str, Any], where: _Where
+) -> dict[str, tuple[Any, Loc | None]]:
+    """Evaluate a call's arguments (step keys left out), keeping each one's position."""
+    given: dict[str, tuple[Any, Loc | None]] = {}
+    for key, value in (args or {}).items():
+        if key in STEP_KEYS:
+            continue
+        loc = args.loc_of(key) if isinstance(args, PosDict) else where.loc
+        given[key] = (_expr(value, names, where, loc), loc)
+    return given
 
 
 def _first_error(exc: ValidationError) -> Any:
@@ -132,7 +161,6 @@ class Expander:
 
     def run(self, params: Mapping[str, Any]) -> Graph:
         spec = self.spec
-        root = Scope()
         refs: dict[str, str] = {}
         top = _Where(None, "")
         shapes = {INPUT_NAME: spec.input} if spec.input is not None else dict(spec.inputs or {})
@@ -153,10 +181,12 @@ class Expander:
             refs[name] = name
             refs.setdefault("input", name)  # `input` is the (first) model input
         first = self.graph.inputs[0]
+        # the model's branch names stay in `refs`, where `outputs` looks them up
+        frame = _Frame(params, Scope(), refs)
         if spec.layers is not None:
-            out = self._sequence(spec.layers, first, params, root, refs, "layers")
+            out = self._sequence(spec.layers, first, frame, "layers")
         else:
-            out = self._graph(spec.graph or {}, first, params, root, refs, "graph", top, share=True)
+            out = self._graph(spec.graph or {}, first, frame, "graph", top)
         outputs = []
         if spec.outputs is None:
             outputs.append(out)
@@ -195,39 +225,23 @@ class Expander:
 
     # ------------------------------------------------------------------ structure
 
-    def _sequence(
-        self,
-        steps: list[Step],
-        x: str,
-        names: Mapping[str, Any],
-        scope: Scope,
-        refs: dict[str, str],
-        path: str,
-    ) -> str:
+    def _sequence(self, steps: list[Step], x: str, frame: _Frame, path: str) -> str:
         for i, step in enumerate(steps):
-            x = self._step(step, x, names, scope, refs, f"{path}[{i}]")
+            x = self._step(step, x, frame, f"{path}[{i}]")
         return x
 
-    def _step(
-        self,
-        step: Step,
-        x: str,
-        names: Mapping[str, Any],
-        scope: Scope,
-        refs: dict[str, str],
-        path: str,
-    ) -> str:
+    def _step(self, step: Step, x: str, frame: _Frame, path: str) -> str:
         where = _Where(step._loc, path)
-        if step.if_ is not None and not self._condition(step.if_, names, where):
+        if step.if_ is not None and not self._condition(step.if_, frame.names, where):
             return x
         if step.kind == "stages":
             assert step.stages is not None
-            return self._stages(step.stages, x, names, scope, where)
+            return self._stages(step.stages, x, frame, where)
         if step.repeat is None:
-            return self._call(step, x, names, scope, refs, where)
-        count = self._count(step.repeat, names, where, "repeat")
+            return self._call(step, x, frame, where)
+        count = self._count(step.repeat, frame.names, where, "repeat")
         for index in range(1, count + 1):
-            x = self._call(step, x, {**names, "index": index}, scope, refs, where)
+            x = self._call(step, x, frame.bind(index=index), where)
         return x
 
     def _condition(self, expr: Any, names: Mapping[str, Any], where: _Where) -> bool:
@@ -250,25 +264,26 @@ class Expander:
             )
         return value
 
-    def _call(
-        self,
-        step: Step,
-        x: str,
-        names: Mapping[str, Any],
-        scope: Scope,
-        refs: dict[str, str],
-        where: _Where,
-    ) -> str:
+    def _call(self, step: Step, x: str, frame: _Frame, where: _Where) -> str:
         callee = step.call or ""
         op = REGISTRY.get(callee)
         if op is not None:
-            return self._op(op, step, x, names, scope, refs, where)
-        if callee in self.spec.blocks:
-            given = self._call_args(step, names, where, callee)
-            local = self._name(step.name, names, where)
-            return self._invoke(callee, given, x, scope, local, where)
-        choices = [*REGISTRY.names(), *self.spec.blocks, "stages"]
-        raise where.error(f"unknown op or block `{callee}`", did_you_mean(callee, choices))
+            return self._op(op, step, x, frame, where)
+        block = self.spec.blocks.get(callee)
+        if block is None:
+            choices = [*REGISTRY.names(), *self.spec.blocks, "stages"]
+            raise where.error(f"unknown op or block `{callee}`", did_you_mean(callee, choices))
+        if step.args is not None and not isinstance(step.args, dict):
+            if len(block.params) != 1:
+                raise where.error(
+                    f"block `{callee}` takes its arguments as a mapping, e.g. `{callee}: {{...}}`"
+                )
+            (only,) = block.params
+            given = {only: (_expr(step.args, frame.names, where), where.loc)}
+        else:
+            given = _evaluate_args(step.args, frame.names, where)
+        local = self._name(step.name, frame.names, where)
+        return self._invoke(callee, given, x, frame.scope, local, where)
 
     def _name(self, template: str | None, names: Mapping[str, Any], where: _Where) -> str | None:
         if template is None:
@@ -278,75 +293,38 @@ class Expander:
             raise where.error(f"a name template must give text, got {value!r}")
         return str(value)
 
-    def _call_args(
-        self, step: Step, names: Mapping[str, Any], where: _Where, callee: str
-    ) -> dict[str, tuple[Any, Loc | None]]:
-        args = step.args
-        if args is None:
-            return {}
-        if not isinstance(args, dict):
-            block = self.spec.blocks[callee]
-            if len(block.params) == 1:
-                (only,) = block.params
-                return {only: (_expr(args, names, where), where.loc)}
-            raise where.error(
-                f"block `{callee}` takes its arguments as a mapping, e.g. `{callee}: {{...}}`"
-            )
-        given = {}
-        for key, value in args.items():
-            if key in STEP_KEYS:
-                continue
-            loc = args.loc_of(key) if isinstance(args, PosDict) else where.loc
-            given[key] = (_expr(value, names, where, loc), loc)
-        return given
-
     # ------------------------------------------------------------------ ops
 
-    def _op(
-        self,
-        op: OpDef,
-        step: Step,
-        x: str,
-        names: Mapping[str, Any],
-        scope: Scope,
-        refs: dict[str, str],
-        where: _Where,
-    ) -> str:
+    def _op(self, op: OpDef, step: Step, x: str, frame: _Frame, where: _Where) -> str:
         args = step.args
-        attr_locs: dict[str, Loc | None] = {}
-        if args is None:
-            attrs: dict[str, Any] = {}
-        elif isinstance(args, dict):
-            attrs = {}
-            for key, value in args.items():
-                if key in STEP_KEYS:
-                    continue
-                loc = args.loc_of(key) if isinstance(args, PosDict) else where.loc
-                attr_locs[key] = loc
-                attrs[key] = _expr(value, names, where, loc)
+        if args is None or isinstance(args, dict):
+            given = _evaluate_args(args, frame.names, where)
         elif op.shorthand is not None:
-            attrs = {op.shorthand: _expr(args, names, where)}
+            given = {op.shorthand: (_expr(args, frame.names, where), where.loc)}
         else:
             raise where.error(
                 f"`{op.name}` takes a mapping of attributes, e.g. `{op.name}: {{...}}`"
             )
         try:
-            model = op.attrs.model_validate(attrs)
+            model = op.attrs.model_validate({k: v for k, (v, _) in given.items()})
         except ValidationError as exc:
-            raise self._attr_error(exc, op, where, attr_locs) from None
+            raise self._attr_error(
+                exc, op, where, {k: loc for k, (_, loc) in given.items()}
+            ) from None
         inputs = [x]
         if op.merge:
             inputs = []
             for ref in model.inputs:  # type: ignore[attr-defined]
-                if ref not in refs:
-                    known = ", ".join(f"`{r}`" for r in refs)
+                if ref not in frame.refs:
+                    known = ", ".join(f"`{r}`" for r in frame.refs)
                     raise where.error(
                         f"`{op.name}` refers to `{ref}`, which is not a node here (known: {known})",
-                        did_you_mean(ref, refs),
-                        attr_locs.get("inputs"),
+                        did_you_mean(ref, frame.refs),
+                        given["inputs"][1],
                     )
-                inputs.append(refs[ref])
-        local = self._name(step.name, names, where)
+                inputs.append(frame.refs[ref])
+        scope = frame.scope
+        local = self._name(step.name, frame.names, where)
         name = scope.full(scope.local(local if local is not None else op.name, local is not None))
         return self._add(
             Node(name, op.name, model, inputs, Source(where.loc, where.path), scope.prefix)
@@ -387,12 +365,12 @@ class Expander:
         inner = scope.child(
             scope.local(local if local is not None else block_name, local is not None)
         )
-        refs = {"input": x}
+        frame = _Frame(values, inner, {"input": x})
         path = f"{where.path}.{block_name}"
         try:
             if block.layers is not None:
-                return self._sequence(block.layers, x, values, inner, refs, f"{path}.layers")
-            return self._graph(block.graph or {}, x, values, inner, refs, path, where)
+                return self._sequence(block.layers, x, frame, f"{path}.layers")
+            return self._graph(block.graph or {}, x, frame, path, where)
         except SpecError as exc:
             # the innermost call is the one whose arguments most likely caused the error
             if where.loc is not None and exc.context is None:
@@ -400,20 +378,10 @@ class Expander:
             raise
 
     def _graph(
-        self,
-        branches: Mapping[str, Branch],
-        x: str,
-        names: Mapping[str, Any],
-        scope: Scope,
-        refs_in: dict[str, str],
-        path: str,
-        where: _Where,
-        *,
-        share: bool = False,
+        self, branches: Mapping[str, Branch], x: str, frame: _Frame, path: str, where: _Where
     ) -> str:
-        # a block's branch names are its own; the model's top-level branches are shared
-        # with `outputs`, so the top level passes share=True
-        refs = refs_in if share else dict(refs_in)
+        """Expand branches in dependency order; each adds its name to ``frame.refs``."""
+        refs = frame.refs
         for name in self._branch_order(branches, refs, path, where):
             branch = branches[name]
             bwhere = _Where(loc_of(branch._raw) or where.loc, f"{path}.{name}")
@@ -422,11 +390,10 @@ class Expander:
                     f"branch `{name}` starts from `{branch.from_}`, which is not a node here",
                     did_you_mean(branch.from_, refs),
                 )
-            start = refs[branch.from_]
             steps = branch.layers
-            if branch.if_ is not None and not self._condition(branch.if_, names, bwhere):
+            if branch.if_ is not None and not self._condition(branch.if_, frame.names, bwhere):
                 steps = branch.else_
-            refs[name] = self._sequence(steps, start, names, scope, refs, bwhere.path)
+            refs[name] = self._sequence(steps, refs[branch.from_], frame, bwhere.path)
         return refs[list(branches)[-1]]
 
     def _branch_order(
@@ -470,9 +437,8 @@ class Expander:
 
     # ------------------------------------------------------------------ stages
 
-    def _stages(
-        self, sd: StagesDef, x: str, names: Mapping[str, Any], scope: Scope, where: _Where
-    ) -> str:
+    def _stages(self, sd: StagesDef, x: str, frame: _Frame, where: _Where) -> str:
+        names, scope = frame.names, frame.scope
         block_name = _expr(sd.block, names, where)
         if block_name not in self.spec.blocks:
             raise where.error(
@@ -486,31 +452,25 @@ class Expander:
                 f"`repeats` needs a list of counts, one per stage, got {repeats_value!r}"
             )
         counts = [self._count(r, names, where, "repeats") for r in repeats_value]
-        n = len(counts)
         total = sum(counts)
         if total > self.node_limit:
             raise where.error(
                 f"{total:,} repeats would exceed the limit of {self.node_limit:,} nodes"
             )
+        stage_template = "stage${stage}" if sd.name is None else sd.name
+        block_template = "block${index}" if sd.block_name is None else sd.block_name
         for s, count in enumerate(counts, start=1):
             stage_names = {**names, "stage": s}
-            stage_local = (
-                self._name("stage${stage}" if sd.name is None else sd.name, stage_names, where)
-                or ""
+            stage_scope = scope.child(
+                scope.local(self._name(stage_template, stage_names, where) or "", True)
             )
-            stage_scope = scope.child(scope.local(stage_local, True))
             for index in range(1, count + 1):
                 here = {**stage_names, "index": index}
                 rwhere = _Where(where.loc, f"{where.path}.stages[{s - 1}].blocks[{index - 1}]")
-                given = self._stage_args(sd.args, block, here, n, s, rwhere, block_name)
+                given = self._stage_args(sd.args, block, here, len(counts), s, rwhere)
                 if index == 1:
-                    given.update(self._stage_args(sd.first, block, here, n, s, rwhere, block_name))
-                local = (
-                    self._name(
-                        "block${index}" if sd.block_name is None else sd.block_name, here, rwhere
-                    )
-                    or ""
-                )
+                    given.update(self._stage_args(sd.first, block, here, len(counts), s, rwhere))
+                local = self._name(block_template, here, rwhere) or ""
                 x = self._invoke(block_name, given, x, stage_scope, local, rwhere)
         return x
 
@@ -522,7 +482,6 @@ class Expander:
         n: int,
         stage: int,
         where: _Where,
-        block_name: str,
     ) -> dict[str, tuple[Any, Loc | None]]:
         given: dict[str, tuple[Any, Loc | None]] = {}
         for key, value in args.items():

@@ -37,49 +37,40 @@ def _f(description: str, **kw: object) -> object:
     return Field(description=description, **kw)  # type: ignore[arg-type]
 
 
-class ConvAttrs(Attrs):
-    filters: PosInt = _f("Number of output channels.")
+class _WindowAttrs(Attrs):
+    """What every convolution shares: the sliding window, its activation and bias."""
+
     kernel_size: Size2 = _f("Height and width of the kernel, or one number for both.")
     strides: Size2 = _f("Step of the kernel.", default=1)
     padding: Padding = _f(
         "`valid` (no padding) or `same` (output size = input / stride).", default="valid"
     )
     dilation_rate: Size2 = _f("Dilation of the kernel.", default=1)
-    groups: PosInt = _f("Number of channel groups.", default=1)
     activation: ActivationName | None = _f("Activation applied to the output.", default=None)
     use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
-    kernel_initializer: Initializer = _f("Initializer of the kernel.", default="glorot_uniform")
     bias_initializer: Initializer = _f("Initializer of the bias.", default="zeros")
 
 
-class SeparableConvAttrs(Attrs):
+class ConvAttrs(_WindowAttrs):
+    filters: PosInt = _f("Number of output channels.")
+    groups: PosInt = _f("Number of channel groups.", default=1)
+    kernel_initializer: Initializer = _f("Initializer of the kernel.", default="glorot_uniform")
+
+
+class SeparableConvAttrs(_WindowAttrs):
     filters: PosInt = _f("Number of output channels of the pointwise step.")
-    kernel_size: Size2 = _f("Height and width of the depthwise kernel.")
-    strides: Size2 = _f("Step of the depthwise kernel.", default=1)
-    padding: Padding = _f("`valid` or `same`.", default="valid")
-    dilation_rate: Size2 = _f("Dilation of the depthwise kernel.", default=1)
     depth_multiplier: PosInt = _f("Depthwise output channels per input channel.", default=1)
-    activation: ActivationName | None = _f("Activation applied to the output.", default=None)
-    use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
     depthwise_initializer: Initializer = _f(
         "Initializer of the depthwise kernel.", default="glorot_uniform"
     )
     pointwise_initializer: Initializer = _f(
         "Initializer of the pointwise kernel.", default="glorot_uniform"
     )
-    bias_initializer: Initializer = _f("Initializer of the bias.", default="zeros")
 
 
-class DepthwiseConvAttrs(Attrs):
-    kernel_size: Size2 = _f("Height and width of the kernel.")
-    strides: Size2 = _f("Step of the kernel.", default=1)
-    padding: Padding = _f("`valid` or `same`.", default="valid")
-    dilation_rate: Size2 = _f("Dilation of the kernel.", default=1)
+class DepthwiseConvAttrs(_WindowAttrs):
     depth_multiplier: PosInt = _f("Output channels per input channel.", default=1)
-    activation: ActivationName | None = _f("Activation applied to the output.", default=None)
-    use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
     depthwise_initializer: Initializer = _f("Initializer of the kernel.", default="glorot_uniform")
-    bias_initializer: Initializer = _f("Initializer of the bias.", default="zeros")
 
 
 class DenseAttrs(Attrs):
