@@ -100,7 +100,8 @@ def validate(specs: tuple[str, ...], sets: tuple[str, ...]) -> None:
             click.echo(f"error: {exc.format()}", err=True)
             continue
         graph = result.graph()
-        click.echo(f"{path}: ok ({result.name}, {len(graph) - len(graph.inputs)} layers)")
+        # counted as Keras counts `model.layers`: input layers included
+        click.echo(f"{path}: ok ({result.name}, {len(graph)} layers)")
     if failed:
         sys.exit(EXIT_ERROR)
 
