@@ -125,8 +125,33 @@ def test_build_failure_leaves_no_file(tmp_path):
     out = tmp_path / "mismatch.keras"
     result = CliRunner().invoke(main, ["build", str(spec), "-o", str(out)])
     assert result.exit_code == 2
-    assert result.output.startswith(f"error: {spec}:7:9: graph.out[0]: Keras cannot build `add`")
+    assert result.output.startswith(
+        f"error: {spec}:7:9: graph.out[0]: `add`: inputs have different shapes: "
+        "(8, 8, 4), (8, 8, 5) [`conv2d` (8, 8, 4) from"
+    )
     assert list(tmp_path.iterdir()) == [spec]
+
+
+def test_keras_build_errors_are_reported_at_the_node(tmp_path, monkeypatch):
+    """Should Keras refuse a layer the static rules accept, the error still names the node."""
+    import dataclasses
+
+    from archspec.ops import REGISTRY
+
+    conv = REGISTRY.get("conv2d")
+    lenient = dataclasses.replace(conv, shape=lambda attrs, inputs: (1, 1, attrs.filters))
+    monkeypatch.setitem(REGISTRY._names, "conv2d", lenient)
+    spec = write(
+        tmp_path,
+        "s.yaml",
+        "archspec: 1\nname: s\ninput: [3, 3, 3]\n"
+        "layers: [{conv2d: {filters: 2, kernel_size: 5}}]\n",
+    )
+    result = CliRunner().invoke(main, ["build", str(spec), "--no-save"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(
+        f"error: {spec}:4:10: layers[0]: Keras cannot build `conv2d` (Conv2D): Computed output"
+    )
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,15 @@ def test_compiled_model_equals_reference(name: str):
     assert_equivalent(compiled, reference)
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_static_shapes_equal_keras_shapes(name: str):
+    spec = archspec.load(SPECS / f"{name}.yaml")
+    model = spec.build()
+    for node in spec.graph().nodes.values():
+        keras_shape = tuple(model.get_layer(node.name).output.shape[1:])
+        assert node.shape == keras_shape, node.name
+
+
 @pytest.mark.parametrize("name", ["resnet50", "resnet101", "resnet152", "vgg16", "vgg19"])
 def test_names_reproduce_keras_applications(name: str):
     compiled = archspec.load(SPECS / f"{name}.yaml").build()

@@ -19,6 +19,7 @@ from archspec.errors import Loc, SpecError, did_you_mean
 from archspec.ir.graph import Graph, Node, Source
 from archspec.load.yaml_source import PosDict, loc_of
 from archspec.ops import REGISTRY, OpDef
+from archspec.ops.shapes import ShapeError, fmt
 from archspec.spec.expr import ExprError, resolve, resolve_deep
 from archspec.spec.models import STEP_KEYS, BlockDef, Branch, ParamDecl, Spec, StagesDef, Step
 from archspec.spec.params import ParamType
@@ -176,7 +177,9 @@ class Expander:
                 )
             ):
                 raise where.error(f"an input shape is a list of positive sizes, got {value!r}")
-            self._add(Node(name, "input", {"shape": tuple(value)}, [], Source(None, where.path)))
+            shape = tuple(value)
+            source = Source(None, where.path)
+            self._add(Node(name, "input", {"shape": shape}, [], source, shape=shape))
             self.graph.inputs.append(name)
             refs[name] = name
             refs.setdefault("input", name)  # `input` is the (first) model input
@@ -232,6 +235,7 @@ class Expander:
 
     def _step(self, step: Step, x: str, frame: _Frame, path: str) -> str:
         where = _Where(step._loc, path)
+        frame = frame.bind(in_shape=list(self.graph.nodes[x].shape))
         if step.if_ is not None and not self._condition(step.if_, frame.names, where):
             return x
         if step.kind == "stages":
@@ -241,7 +245,8 @@ class Expander:
             return self._call(step, x, frame, where)
         count = self._count(step.repeat, frame.names, where, "repeat")
         for index in range(1, count + 1):
-            x = self._call(step, x, frame.bind(index=index), where)
+            shape = list(self.graph.nodes[x].shape)
+            x = self._call(step, x, frame.bind(index=index, in_shape=shape), where)
         return x
 
     def _condition(self, expr: Any, names: Mapping[str, Any], where: _Where) -> bool:
@@ -326,9 +331,26 @@ class Expander:
         scope = frame.scope
         local = self._name(step.name, frame.names, where)
         name = scope.full(scope.local(local if local is not None else op.name, local is not None))
+        shape = self._shape(op, model, inputs, where)
         return self._add(
-            Node(name, op.name, model, inputs, Source(where.loc, where.path), scope.prefix)
+            Node(name, op.name, model, inputs, Source(where.loc, where.path), scope.prefix, shape)
         )
+
+    def _shape(self, op: OpDef, attrs: Any, inputs: list[str], where: _Where) -> tuple:
+        nodes = [self.graph.nodes[i] for i in inputs]
+        try:
+            return op.shape(attrs, [n.shape for n in nodes])
+        except ShapeError as exc:
+            message = f"`{op.name}`: {exc}"
+            if op.merge:
+                origins = "; ".join(
+                    f"`{n.name}` {fmt(n.shape)}" + (f" from {n.source.loc}" if n.source.loc else "")
+                    for n in nodes
+                )
+                message += f" [{origins}]"
+            elif nodes:
+                message += f" (input `{nodes[0].name}` is {fmt(nodes[0].shape)})"
+            raise where.error(message) from None
 
     def _attr_error(
         self, exc: ValidationError, op: OpDef, where: _Where, locs: Mapping[str, Loc | None]
@@ -361,7 +383,13 @@ class Expander:
         where: _Where,
     ) -> str:
         block: BlockDef = self.spec.blocks[block_name]
-        values = bind_params(block.params, given, where, what=f"block `{block_name}`")
+        values = bind_params(
+            block.params,
+            given,
+            where,
+            what=f"block `{block_name}`",
+            base_names={"in_shape": list(self.graph.nodes[x].shape)},
+        )
         inner = scope.child(
             scope.local(local if local is not None else block_name, local is not None)
         )

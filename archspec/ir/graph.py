@@ -36,6 +36,8 @@ class Node:
     source: Source
     #: names of the enclosing scopes (stage, block, ...), outermost first
     scopes: tuple[str, ...] = ()
+    #: output shape without the batch axis (None for an unknown size)
+    shape: tuple[int | None, ...] = ()
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictInt
 
+from archspec.ops import shapes
 from archspec.ops.registry import REGISTRY, Attrs, OpDef
 
 PosInt = Annotated[StrictInt, Field(gt=0)]
@@ -148,36 +149,65 @@ class ConcatAttrs(Attrs):
 
 _MERGE = frozenset({"inputs"})
 
-for op in (
-    OpDef("conv2d", "Conv2D", ConvAttrs, "2-D convolution.", aliases=("conv",)),
-    OpDef("separable_conv2d", "SeparableConv2D", SeparableConvAttrs,
-          "Depthwise then pointwise 2-D convolution.", aliases=("sep_conv2d",)),
-    OpDef("depthwise_conv2d", "DepthwiseConv2D", DepthwiseConvAttrs,
-          "Per-channel 2-D convolution.", aliases=("dw_conv2d",)),
-    OpDef("dense", "Dense", DenseAttrs, "Fully connected layer.", shorthand="units"),
-    OpDef("batch_normalization", "BatchNormalization", BatchNormAttrs,
-          "Batch normalisation.", aliases=("batch_norm", "bn")),
-    OpDef("activation", "Activation", ActivationAttrs, "An activation function as a layer.",
-          shorthand="activation"),
-    OpDef("relu", "ReLU", ReLUAttrs, "Rectified linear unit layer (keras.layers.ReLU)."),
-    OpDef("max_pooling2d", "MaxPooling2D", PoolAttrs, "2-D max pooling.",
-          aliases=("max_pool", "max_pool2d"), shorthand="pool_size"),
-    OpDef("average_pooling2d", "AveragePooling2D", AvgPoolAttrs, "2-D average pooling.",
-          aliases=("avg_pool", "avg_pool2d"), shorthand="pool_size"),
-    OpDef("global_average_pooling2d", "GlobalAveragePooling2D", GlobalPoolAttrs,
-          "Average over the spatial axes.", aliases=("global_avg_pool",)),
-    OpDef("global_max_pooling2d", "GlobalMaxPooling2D", GlobalPoolAttrs,
-          "Maximum over the spatial axes.", aliases=("global_max_pool",)),
-    OpDef("zero_padding2d", "ZeroPadding2D", ZeroPaddingAttrs, "Pads with zeros around the image.",
-          aliases=("zero_pad",), shorthand="padding"),
-    OpDef("flatten", "Flatten", NoAttrs, "Flattens all but the batch axis."),
-    OpDef("dropout", "Dropout", DropoutAttrs, "Drops inputs at random in training.",
-          shorthand="rate"),
-    OpDef("add", "Add", MergeAttrs, "Element-wise sum of named nodes.", shorthand="inputs",
-          merge=True, internal=_MERGE),
-    OpDef("multiply", "Multiply", MergeAttrs, "Element-wise product of named nodes.",
-          shorthand="inputs", merge=True, internal=_MERGE),
-    OpDef("concatenate", "Concatenate", ConcatAttrs, "Joins named nodes along an axis.",
-          aliases=("concat",), shorthand="inputs", merge=True, internal=_MERGE),
-):  # fmt: skip
-    REGISTRY.add(op)
+_OPS = [
+    OpDef("conv2d", "Conv2D", ConvAttrs, shapes.conv, "2-D convolution.", aliases=("conv",)),
+    OpDef(
+        "separable_conv2d", "SeparableConv2D", SeparableConvAttrs, shapes.conv,
+        "Depthwise then pointwise 2-D convolution.", aliases=("sep_conv2d",),
+    ),
+    OpDef(
+        "depthwise_conv2d", "DepthwiseConv2D", DepthwiseConvAttrs, shapes.depthwise,
+        "Per-channel 2-D convolution.", aliases=("dw_conv2d",),
+    ),
+    OpDef("dense", "Dense", DenseAttrs, shapes.dense, "Fully connected layer.", shorthand="units"),
+    OpDef(
+        "batch_normalization", "BatchNormalization", BatchNormAttrs, shapes.same,
+        "Batch normalisation.", aliases=("batch_norm", "bn"),
+    ),
+    OpDef(
+        "activation", "Activation", ActivationAttrs, shapes.same,
+        "An activation function as a layer.", shorthand="activation",
+    ),
+    OpDef("relu", "ReLU", ReLUAttrs, shapes.same, "Rectified linear unit (keras.layers.ReLU)."),
+    OpDef(
+        "max_pooling2d", "MaxPooling2D", PoolAttrs, shapes.pool, "2-D max pooling.",
+        aliases=("max_pool", "max_pool2d"), shorthand="pool_size",
+    ),
+    OpDef(
+        "average_pooling2d", "AveragePooling2D", AvgPoolAttrs, shapes.pool,
+        "2-D average pooling.", aliases=("avg_pool", "avg_pool2d"), shorthand="pool_size",
+    ),
+    OpDef(
+        "global_average_pooling2d", "GlobalAveragePooling2D", GlobalPoolAttrs,
+        shapes.global_pool, "Average over the spatial axes.", aliases=("global_avg_pool",),
+    ),
+    OpDef(
+        "global_max_pooling2d", "GlobalMaxPooling2D", GlobalPoolAttrs, shapes.global_pool,
+        "Maximum over the spatial axes.", aliases=("global_max_pool",),
+    ),
+    OpDef(
+        "zero_padding2d", "ZeroPadding2D", ZeroPaddingAttrs, shapes.zero_padding,
+        "Pads with zeros around the image.", aliases=("zero_pad",), shorthand="padding",
+    ),
+    OpDef("flatten", "Flatten", NoAttrs, shapes.flatten, "Flattens all but the batch axis."),
+    OpDef(
+        "dropout", "Dropout", DropoutAttrs, shapes.same, "Drops inputs at random in training.",
+        shorthand="rate",
+    ),
+    OpDef(
+        "add", "Add", MergeAttrs, shapes.elementwise, "Element-wise sum of named nodes.",
+        shorthand="inputs", merge=True, internal=_MERGE,
+    ),
+    OpDef(
+        "multiply", "Multiply", MergeAttrs, shapes.elementwise,
+        "Element-wise product of named nodes.", shorthand="inputs", merge=True, internal=_MERGE,
+    ),
+    OpDef(
+        "concatenate", "Concatenate", ConcatAttrs, shapes.concatenate,
+        "Joins named nodes along an axis.", aliases=("concat",), shorthand="inputs",
+        merge=True, internal=_MERGE,
+    ),
+]  # fmt: skip
+
+for _op in _OPS:
+    REGISTRY.add(_op)

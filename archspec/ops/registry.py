@@ -1,13 +1,15 @@
 """The op registry: every layer kind archspec knows, each defined once.
 
 An :class:`OpDef` holds the spec name of a layer kind, its aliases, its attribute model
-(a pydantic model whose fields are named as Keras names them), the Keras layer class
-it becomes, and which attribute a shorthand value fills (``dropout: 0.5``). The
+(a pydantic model whose fields are named as Keras names them), its static shape rule,
+the Keras layer class it becomes, and which attribute a shorthand value fills
+(``dropout: 0.5``). The
 validator, the expander, the emitter and the schema generator all read this one table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,8 @@ class OpDef:
     name: str
     keras_class: str
     attrs: type[Attrs]
+    #: output shape (without the batch axis) from attributes and input shapes
+    shape: Callable[[Any, Sequence[tuple[int | None, ...]]], tuple[int | None, ...]]
     doc: str
     aliases: tuple[str, ...] = ()
     #: attribute filled by a scalar or list written in place of the attribute mapping

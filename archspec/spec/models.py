@@ -33,7 +33,7 @@ IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: keys a call may carry besides its arguments
 STEP_KEYS = ("name", "if", "repeat")
 #: names bound by archspec itself inside repeats and stages
-BUILTIN_NAMES = ("index", "stage")
+BUILTIN_NAMES = ("index", "stage", "in_shape")
 RESERVED_PARAM_NAMES = (*STEP_KEYS, *BUILTIN_NAMES, "input")
 
 Expr = Annotated[str, Field(pattern=r"^\$", description="An expression such as `$filters * 4`.")]

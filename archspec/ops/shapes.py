@@ -1,0 +1,165 @@
+"""Static output-shape rules, written to agree with Keras 3 for channels-last tensors.
+
+Shapes leave out the batch axis; an unknown size is None and stays None through the
+rules. A rule raises :class:`ShapeError` when Keras would refuse the layer, so such
+specs are rejected at the line that is wrong, before any framework is imported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+Shape = tuple[int | None, ...]
+
+
+class ShapeError(ValueError):
+    """A layer cannot take the shape(s) it is given."""
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    return int(value[0]), int(value[1])
+
+
+def fmt(shape: Shape) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+
+
+def _need_rank(shape: Shape, rank: int, what: str) -> None:
+    if len(shape) != rank:
+        raise ShapeError(
+            f"{what} needs a {rank}-D input (height, width, channels), got {fmt(shape)}"
+        )
+
+
+def _window(
+    size: int | None, kernel: int, stride: int, padding: str, dilation: int = 1
+) -> int | None:
+    if size is None:
+        return None
+    if padding == "same":
+        return math.ceil(size / stride)
+    span = dilation * (kernel - 1) + 1
+    out = (size - span) // stride + 1
+    if out < 1:
+        raise ShapeError(
+            f"a {kernel}x{kernel} window{' (dilated)' if dilation > 1 else ''} does not fit in "
+            f"a spatial size of {size} with `valid` padding"
+        )
+    return out
+
+
+def spatial(shape: Shape, attrs: Any, kernel_key: str, what: str) -> tuple[int | None, int | None]:
+    """Height and width after a sliding window (convolution or pooling)."""
+    _need_rank(shape, 3, what)
+    kernel = getattr(attrs, kernel_key)
+    kh, kw = _pair(kernel)
+    strides = getattr(attrs, "strides", None)
+    sh, sw = _pair(strides if strides is not None else kernel)
+    dh, dw = _pair(getattr(attrs, "dilation_rate", 1))
+    padding = getattr(attrs, "padding", "valid")
+    return (
+        _window(shape[0], kh, sh, padding, dh),
+        _window(shape[1], kw, sw, padding, dw),
+    )
+
+
+def conv(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    h, w = spatial(shape, attrs, "kernel_size", "conv2d")
+    groups = getattr(attrs, "groups", 1)
+    if shape[2] is not None and shape[2] % groups:
+        raise ShapeError(f"{shape[2]} input channels cannot be split into {groups} groups")
+    return (h, w, attrs.filters)
+
+
+def depthwise(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    h, w = spatial(shape, attrs, "kernel_size", "depthwise_conv2d")
+    channels = None if shape[2] is None else shape[2] * attrs.depth_multiplier
+    return (h, w, channels)
+
+
+def pool(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    h, w = spatial(shape, attrs, "pool_size", "pooling")
+    return (h, w, shape[2])
+
+
+def global_pool(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    _need_rank(shape, 3, "global pooling")
+    return (1, 1, shape[2]) if attrs.keepdims else (shape[2],)
+
+
+def zero_padding(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    _need_rank(shape, 3, "zero_padding2d")
+    pad = attrs.padding
+    if isinstance(pad, int):
+        rows = cols = (pad, pad)
+    elif isinstance(pad[0], int):
+        rows, cols = (pad[0], pad[0]), (pad[1], pad[1])
+    else:
+        rows, cols = tuple(pad[0]), tuple(pad[1])
+    h = None if shape[0] is None else shape[0] + sum(rows)
+    w = None if shape[1] is None else shape[1] + sum(cols)
+    return (h, w, shape[2])
+
+
+def dense(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    if not shape:
+        raise ShapeError("dense needs an input with at least one axis")
+    return (*shape[:-1], attrs.units)
+
+
+def flatten(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    if any(d is None for d in shape):
+        return (None,)
+    return (math.prod(shape),)
+
+
+def same(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    return shape
+
+
+def elementwise(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    """Add / multiply: equal shapes, where a size of 1 broadcasts as in Keras."""
+    rank = max(len(s) for s in inputs)
+    out: list[int | None] = []
+    for axis in range(rank):
+        sizes = {s[axis] for s in inputs if len(s) == rank}
+        known = {d for d in sizes if d is not None and d != 1}
+        if len({len(s) for s in inputs}) > 1 or len(known) > 1:
+            raise ShapeError("inputs have different shapes: " + ", ".join(fmt(s) for s in inputs))
+        out.append(known.pop() if known else (1 if sizes == {1} else None))
+    return tuple(out)
+
+
+def concatenate(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    rank = len(inputs[0])
+    axis = attrs.axis + rank if attrs.axis < 0 else attrs.axis
+    if any(len(s) != rank for s in inputs) or not 0 <= axis < rank:
+        raise ShapeError("inputs cannot be joined: " + ", ".join(fmt(s) for s in inputs))
+    out: list[int | None] = []
+    for i in range(rank):
+        sizes = [s[i] for s in inputs]
+        if i == axis:
+            out.append(None if None in sizes else sum(sizes))  # type: ignore[arg-type]
+            continue
+        known = {d for d in sizes if d is not None}
+        if len(known) > 1:
+            raise ShapeError(
+                "inputs differ outside the joining axis: " + ", ".join(fmt(s) for s in inputs)
+            )
+        out.append(known.pop() if known else None)
+    return tuple(out)
+
+
+__all__ = ["Shape", "ShapeError", "fmt"]
