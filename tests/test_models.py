@@ -31,6 +31,11 @@ def _hand_written(module: str, name: str):
     return make
 
 
+def _seed(name: str):
+    return _hand_written("seed_examples", name)
+
+
+# spec (relative to specs/), its reference, and its parameter count
 CASES = {
     "lenet5": (_hand_written("classic", "lenet5"), 62_006),
     "alexnet": (_hand_written("classic", "alexnet"), 62_378_344),
@@ -42,11 +47,33 @@ CASES = {
     "resnet50": (_applications("ResNet50"), 25_636_712),
     "resnet101": (_applications("ResNet101"), 44_707_176),
     "resnet152": (_applications("ResNet152"), 60_419_944),
+    "googlenet": (_hand_written("googlenet", "googlenet"), 6_998_552),
+    "inception10": (_seed("inception10"), 121_418),
+    "inception_v3": (_applications("InceptionV3"), 23_851_784),
+    "xception": (_applications("Xception"), 22_910_480),
+    "densenet121": (_applications("DenseNet121"), 8_062_504),
+    "densenet169": (_applications("DenseNet169"), 14_307_880),
+    "densenet201": (_applications("DenseNet201"), 20_242_984),
+    "examples/inception_net": (_seed("inception_net"), 758_922),
+    "examples/xception_seed": (_seed("xception_seed"), 22_817_480),
+    "examples/vgg16_bn_cifar": (_seed("vgg16_bn_cifar"), 15_262_026),
+    "examples/alexnet8_cifar": (_seed("alexnet8_cifar"), 9_639_178),
+    "examples/resnet18_cifar": (_seed("resnet18_cifar"), 11_183_562),
+    # the seed's building blocks, with the counts their printed summaries show
+    "examples/vgg_block": (_seed("vgg_block"), 38_720),
+    "examples/vgg_blocks": (_seed("vgg_blocks"), 2_325_568),
+    "examples/naive_inception": (_seed("naive_inception"), 6_272),
+    "examples/inception_modules": (_seed("inception_modules"), 513_120),
+    "examples/residual_module": (_seed("residual_module"), 38_976),
 }
 
 
 def test_every_bundled_spec_has_a_reference():
-    bundled = sorted(p.stem for p in SPECS.glob("*.yaml"))
+    bundled = sorted(
+        str(p.relative_to(SPECS).with_suffix(""))
+        for pattern in ("*.yaml", "examples/*.yaml")
+        for p in SPECS.glob(pattern)
+    )
     assert bundled == sorted(CASES)
 
 
@@ -68,18 +95,25 @@ def test_static_shapes_equal_keras_shapes(name: str):
         assert node.shape == keras_shape, node.name
 
 
-@pytest.mark.parametrize("name", ["resnet50", "resnet101", "resnet152", "vgg16", "vgg19"])
+@pytest.mark.parametrize(
+    "name",
+    ["resnet50", "resnet101", "resnet152", "vgg16", "vgg19", "densenet121", "densenet201"],
+)
 def test_names_reproduce_keras_applications(name: str):
     compiled = archspec.load(SPECS / f"{name}.yaml").build()
     reference = CASES[name][0]()
 
     # input layers are left out: Keras renames them (`input_layer_3`) per process
-    def names(model):
-        return sorted(
-            lay.name for lay in model.layers if not isinstance(lay, keras.layers.InputLayer)
-        )
-
     import keras
+
+    def names(model):
+        # so are layers Keras named itself, such as DenseNet's unnamed zero padding
+        return sorted(
+            lay.name
+            for lay in model.layers
+            if not isinstance(lay, keras.layers.InputLayer)
+            and not lay.name.startswith("zero_padding2d")
+        )
 
     assert names(compiled) == names(reference)
 
@@ -120,3 +154,18 @@ def test_classes_override_changes_only_the_classifier():
     compiled = archspec.load(SPECS / "resnet50.yaml", classes=10).build()
     assert compiled.output_shape == (None, 10)
     assert compiled.get_layer("predictions").units == 10
+
+
+def test_googlenet_auxiliary_classifiers():
+    from tests.references.googlenet import googlenet
+
+    compiled = archspec.load(SPECS / "googlenet.yaml", aux=True).build()
+    assert [tuple(o.shape) for o in compiled.outputs] == [(None, 1000)] * 3
+    assert compiled.count_params() == 13_378_280
+    assert_equivalent(compiled, googlenet(aux=True))
+
+
+def test_seed_xception_matches_its_printed_summary():
+    model = archspec.load(SPECS / "examples" / "xception_seed.yaml").build()
+    non_trainable = sum(int(w.numpy().size) for w in model.non_trainable_weights)
+    assert (model.count_params(), non_trainable) == (22_817_480, 11_632)

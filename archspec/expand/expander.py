@@ -393,7 +393,8 @@ class Expander:
         inner = scope.child(
             scope.local(local if local is not None else block_name, local is not None)
         )
-        frame = _Frame(values, inner, {"input": x})
+        # a block body sees its parameters and the shape of its input
+        frame = _Frame({**values, "in_shape": list(self.graph.nodes[x].shape)}, inner, {"input": x})
         path = f"{where.path}.{block_name}"
         try:
             if block.layers is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, model_serializer
 
 from archspec.ops import shapes
 from archspec.ops.registry import REGISTRY, Attrs, OpDef
@@ -31,6 +31,24 @@ Initializer = Literal[
     "lecun_normal", "lecun_uniform", "normal", "ones", "orthogonal", "random_normal",
     "random_uniform", "truncated_normal", "uniform", "variance_scaling", "zeros",
 ]  # fmt: skip
+
+
+class RegularizerFactors(Attrs):
+    """Weight penalties by factor; serialised in the form Keras deserialises."""
+
+    l1: Annotated[Float, Field(ge=0)] | None = Field(default=None, description="L1 factor.")
+    l2: Annotated[Float, Field(ge=0)] | None = Field(default=None, description="L2 factor.")
+
+    @model_serializer
+    def _keras(self) -> dict[str, object]:
+        if self.l1 is not None and self.l2 is not None:
+            return {"class_name": "L1L2", "config": {"l1": self.l1, "l2": self.l2}}
+        if self.l1 is not None:
+            return {"class_name": "L1", "config": {"l1": self.l1}}
+        return {"class_name": "L2", "config": {"l2": 0.01 if self.l2 is None else self.l2}}
+
+
+Regularizer = Literal["l1", "l2", "l1_l2"] | RegularizerFactors
 NodeNames = Annotated[list[str], Field(min_length=2, description="Names of the nodes merged.")]
 
 
@@ -50,12 +68,17 @@ class _WindowAttrs(Attrs):
     activation: ActivationName | None = _f("Activation applied to the output.", default=None)
     use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
     bias_initializer: Initializer = _f("Initializer of the bias.", default="zeros")
+    bias_regularizer: Regularizer | None = _f("Penalty on the bias.", default=None)
 
 
 class ConvAttrs(_WindowAttrs):
     filters: PosInt = _f("Number of output channels.")
     groups: PosInt = _f("Number of channel groups.", default=1)
     kernel_initializer: Initializer = _f("Initializer of the kernel.", default="glorot_uniform")
+    kernel_regularizer: Regularizer | None = _f(
+        "Penalty on the kernel: `l1`, `l2`, `l1_l2` or factors such as `{l2: 1.0e-4}`.",
+        default=None,
+    )
 
 
 class SeparableConvAttrs(_WindowAttrs):
@@ -80,6 +103,11 @@ class DenseAttrs(Attrs):
     use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
     kernel_initializer: Initializer = _f("Initializer of the kernel.", default="glorot_uniform")
     bias_initializer: Initializer = _f("Initializer of the bias.", default="zeros")
+    kernel_regularizer: Regularizer | None = _f(
+        "Penalty on the kernel: `l1`, `l2`, `l1_l2` or factors such as `{l2: 1.0e-4}`.",
+        default=None,
+    )
+    bias_regularizer: Regularizer | None = _f("Penalty on the bias.", default=None)
 
 
 class BatchNormAttrs(Attrs):
