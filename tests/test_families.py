@@ -108,13 +108,18 @@ def test_bundled_families_share_their_blocks():
         ("resnet34", "resnet18"),
         ("vgg19", "vgg16"),
         ("zfnet", "alexnet"),
+        ("densenet169", "densenet121"),
+        ("densenet201", "densenet121"),
     ]
     for variant, base in families:
         text = (SPECS / f"{variant}.yaml").read_text()
         assert f"extends: {base}.yaml" in text
         assert "layers:" not in text and "blocks:" not in text
+    # blocks used by several files come from libraries, never from copies
+    for shared in ("resnet50", "resnet18", "vgg16", "googlenet", "inception10"):
+        assert "imports: [lib/" in (SPECS / f"{shared}.yaml").read_text()
     assert "blocks:" not in (SPECS / "resnet50.yaml").read_text()
-    assert "blocks:" not in (SPECS / "resnet18.yaml").read_text()
+    assert "blocks:" not in (SPECS / "vgg16.yaml").read_text()
 
 
 def test_resnet_depths_per_variant():
