@@ -351,3 +351,108 @@ def test_blocks_may_not_hide_ops(tmp_path):
         )
     )
     assert "would hide the built-in `dense`" in err.message
+
+
+def test_in_shape_is_the_input_of_each_step_and_block(tmp_path):
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
+        blocks:
+          halve:
+            params: {keep: "$in_shape[-1] // 2"}
+            layers: [{conv2d: {filters: $keep, kernel_size: 1, name: c}}]
+          project_if_needed:
+            params: {filters: int}
+            graph:
+              shortcut:
+                if: $in_shape[-1] != filters
+                then: [{conv2d: {filters: $filters, kernel_size: 1, name: proj}}]
+              main: [{conv2d: {filters: $filters, kernel_size: 3, padding: same, name: c}}]
+              out: [{add: [main, shortcut], name: add}]
+        layers:
+          - conv2d: {filters: 16, kernel_size: 3, padding: same, name: stem}
+          - halve: {name: h}
+          - project_if_needed: {filters: 8, name: same_width}
+          - project_if_needed: {filters: 4, name: narrower}
+          - conv2d: {filters: "$in_shape[-1] * 3", kernel_size: 1, name: last}
+    """,
+    )
+    graph = archspec.load(p).graph()
+    assert graph.nodes["h_c"].shape == (32, 32, 8)
+    assert "same_width_proj" not in graph.nodes  # 8 channels in, 8 wanted: identity
+    assert graph.nodes["narrower_proj"].shape == (32, 32, 4)
+    assert graph.nodes["last"].attrs.filters == 12
+
+
+def test_static_shapes_and_shape_errors(tmp_path):
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
+        graph:
+          a: [{conv2d: {filters: 4, kernel_size: 3, strides: 2, padding: same}}]
+          b: [{conv2d: {filters: 4, kernel_size: 3}}]
+          out: [{add: [a, b]}]
+    """,
+    )
+    err = spec_error(p)
+    assert err.message.startswith(
+        "`add`: inputs have different shapes: (16, 16, 4), (30, 30, 4) "
+        f"[`conv2d` (16, 16, 4) from {p}:5:7; `conv2d_1` (30, 30, 4) from {p}:6:7]"
+    )
+    assert err.loc.line == 7
+    small = write(
+        tmp_path,
+        "small.yaml",
+        HEAD,
+        """
+        layers: [{max_pool: 4}, {max_pool: 4}, {max_pool: 4}]
+    """,
+    )
+    err = spec_error(small)
+    assert err.path == "layers[2]"
+    assert "a 4x4 window does not fit in a spatial size of 2" in err.message
+
+
+def test_empty_local_name_takes_the_scope_name(tmp_path):
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
+        blocks:
+          module:
+            params: {}
+            graph:
+              a: [{conv2d: {filters: 2, kernel_size: 1, name: a}}]
+              b: [{conv2d: {filters: 2, kernel_size: 1, name: b}}]
+              out: [{concatenate: [a, b], name: ""}]
+        layers: [{module: {name: mixed0}}]
+    """,
+    )
+    assert names(p) == ["input_layer", "mixed0_a", "mixed0_b", "mixed0"]
+
+
+def test_regularizers(tmp_path):
+    p = write(
+        tmp_path,
+        "s.yaml",
+        HEAD,
+        """
+        layers:
+          - flatten
+          - dense: {units: 2, kernel_regularizer: l2, name: named}
+          - dense: {units: 2, kernel_regularizer: {l1: 0.5, l2: 0.25}, name: factors}
+    """,
+    )
+    model = archspec.load(p).build()
+    assert model.get_layer("named").get_config()["kernel_regularizer"]["config"] == {"l2": 0.01}
+    config = model.get_layer("factors").get_config()["kernel_regularizer"]
+    assert (config["class_name"], config["config"]) == ("L1L2", {"l1": 0.5, "l2": 0.25})
+    bad = write(
+        tmp_path, "bad.yaml", HEAD, "layers: [{dense: {units: 2, kernel_regularizer: l3}}]\n"
+    )
+    assert "`dense` attribute `kernel_regularizer`" in spec_error(bad).message
