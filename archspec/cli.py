@@ -170,6 +170,36 @@ def build(
 
 
 @main.command()
+@click.argument("spec", metavar="SPEC")
+@_set_option
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    help="Collapse the hierarchy below this depth (1: stages only).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_report
+def info(spec: str, sets: tuple[str, ...], depth: int | None, as_json: bool) -> None:
+    """Shapes, parameters and MACs per layer and per block, without TensorFlow."""
+    import json
+
+    from archspec.analysis.stats import analyse
+    from archspec.api import load
+
+    analysis = analyse(load(spec, _overrides(sets)).graph())
+    if as_json:
+        click.echo(json.dumps(analysis.to_json(), indent=2))
+        return
+    from rich.console import Console
+
+    from archspec.analysis.report import render_table
+
+    # piped output gets a width that fits the table instead of the 80-column default
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(render_table(analysis, depth))
+
+
+@main.command()
 @click.option("-o", "--output", type=click.Path(), help="Write to a file instead of stdout.")
 @_report
 def schema(output: str | None) -> None:

@@ -87,12 +87,23 @@ def test_compiled_model_equals_reference(name: str):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_static_shapes_equal_keras_shapes(name: str):
+def test_static_analysis_equals_keras(name: str):
+    """Every layer's static shape and parameter counts, and the totals, equal Keras's own."""
+    from archspec.analysis.stats import analyse
+
     spec = archspec.load(SPECS / f"{name}.yaml")
+    analysis = analyse(spec.graph())
     model = spec.build()
-    for node in spec.graph().nodes.values():
-        keras_shape = tuple(model.get_layer(node.name).output.shape[1:])
-        assert node.shape == keras_shape, node.name
+    for layer in analysis.layers:
+        keras_layer = model.get_layer(layer.name)
+        assert layer.output_shape == tuple(keras_layer.output.shape[1:]), layer.name
+        trainable = sum(int(w.numpy().size) for w in keras_layer.trainable_weights)
+        non_trainable = sum(int(w.numpy().size) for w in keras_layer.non_trainable_weights)
+        assert (layer.trainable_params, layer.non_trainable_params) == (trainable, non_trainable)
+    assert analysis.totals.params == model.count_params()
+    assert analysis.totals.non_trainable_params == sum(
+        int(w.numpy().size) for w in model.non_trainable_weights
+    )
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictInt, model_serializer
 
-from archspec.ops import shapes
+from archspec.ops import costs, shapes
 from archspec.ops.registry import REGISTRY, Attrs, OpDef
 
 PosInt = Annotated[StrictInt, Field(gt=0)]
@@ -178,19 +178,27 @@ class ConcatAttrs(Attrs):
 _MERGE = frozenset({"inputs"})
 
 _OPS = [
-    OpDef("conv2d", "Conv2D", ConvAttrs, shapes.conv, "2-D convolution.", aliases=("conv",)),
+    OpDef(
+        "conv2d", "Conv2D", ConvAttrs, shapes.conv, "2-D convolution.", aliases=("conv",),
+        params=costs.conv_params, macs=costs.conv_macs,
+    ),
     OpDef(
         "separable_conv2d", "SeparableConv2D", SeparableConvAttrs, shapes.conv,
         "Depthwise then pointwise 2-D convolution.", aliases=("sep_conv2d",),
+        params=costs.separable_params, macs=costs.separable_macs,
     ),
     OpDef(
         "depthwise_conv2d", "DepthwiseConv2D", DepthwiseConvAttrs, shapes.depthwise,
         "Per-channel 2-D convolution.", aliases=("dw_conv2d",),
+        params=costs.depthwise_params, macs=costs.depthwise_macs,
     ),
-    OpDef("dense", "Dense", DenseAttrs, shapes.dense, "Fully connected layer.", shorthand="units"),
     OpDef(
-        "batch_normalization", "BatchNormalization", BatchNormAttrs, shapes.same,
-        "Batch normalisation.", aliases=("batch_norm", "bn"),
+        "dense", "Dense", DenseAttrs, shapes.dense, "Fully connected layer.", shorthand="units",
+        params=costs.dense_params, macs=costs.dense_macs,
+    ),
+    OpDef(
+        "batch_normalization", "BatchNormalization", BatchNormAttrs, shapes.batch_norm,
+        "Batch normalisation.", aliases=("batch_norm", "bn"), params=costs.batch_norm_params,
     ),
     OpDef(
         "activation", "Activation", ActivationAttrs, shapes.same,

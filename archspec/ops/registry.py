@@ -1,10 +1,10 @@
 """The op registry: every layer kind archspec knows, each defined once.
 
 An :class:`OpDef` holds the spec name of a layer kind, its aliases, its attribute model
-(a pydantic model whose fields are named as Keras names them), its static shape rule,
-the Keras layer class it becomes, and which attribute a shorthand value fills
-(``dropout: 0.5``). The
-validator, the expander, the emitter and the schema generator all read this one table.
+(a pydantic model whose fields are named as Keras names them), its static shape,
+parameter and MAC rules, the Keras layer class it becomes, and which attribute a
+shorthand value fills (``dropout: 0.5``). The validator, the expander, the analyser,
+the emitter and the schema generator all read this one table.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from archspec.ops import costs
 
 
 class Attrs(BaseModel):
@@ -39,6 +41,10 @@ class OpDef:
     merge: bool = False
     #: attributes that archspec consumes and does not pass to the Keras constructor
     internal: frozenset[str] = field(default_factory=frozenset)
+    #: (trainable, non-trainable) parameters from attributes, input and output shapes
+    params: Callable[..., Any] = costs.none
+    #: multiply-accumulates from attributes, input and output shapes (None: unknown)
+    macs: Callable[..., int | None] = costs.zero_macs
 
     def keras_kwargs(self, attrs: Attrs) -> dict[str, Any]:
         """Constructor keyword arguments: only what the spec set, so Keras keeps its defaults."""

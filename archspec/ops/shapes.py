@@ -18,6 +18,17 @@ class ShapeError(ValueError):
     """A layer cannot take the shape(s) it is given."""
 
 
+def feature_axis(axis: int, rank: int) -> int:
+    """Index into a shape without the batch axis of Keras's ``axis`` (which counts the batch).
+
+    ``axis=-1`` and ``axis=3`` both name the channels of an image tensor, index 2 here.
+    """
+    index = axis + rank if axis < 0 else axis - 1
+    if not 0 <= index < rank:
+        raise ShapeError(f"axis {axis} is not a feature axis of a {rank + 1}-D tensor")
+    return index
+
+
 def _pair(value: Any) -> tuple[int, int]:
     if isinstance(value, int):
         return value, value
@@ -129,6 +140,12 @@ def same(attrs: Any, inputs: Sequence[Shape]) -> Shape:
     return shape
 
 
+def batch_norm(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    feature_axis(attrs.axis, len(shape))
+    return shape
+
+
 def elementwise(attrs: Any, inputs: Sequence[Shape]) -> Shape:
     """Add / multiply: equal shapes, where a size of 1 broadcasts as in Keras."""
     rank = max(len(s) for s in inputs)
@@ -144,9 +161,9 @@ def elementwise(attrs: Any, inputs: Sequence[Shape]) -> Shape:
 
 def concatenate(attrs: Any, inputs: Sequence[Shape]) -> Shape:
     rank = len(inputs[0])
-    axis = attrs.axis + rank if attrs.axis < 0 else attrs.axis
-    if any(len(s) != rank for s in inputs) or not 0 <= axis < rank:
+    if any(len(s) != rank for s in inputs):
         raise ShapeError("inputs cannot be joined: " + ", ".join(fmt(s) for s in inputs))
+    axis = feature_axis(attrs.axis, rank)
     out: list[int | None] = []
     for i in range(rank):
         sizes = [s[i] for s in inputs]

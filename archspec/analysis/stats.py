@@ -1,0 +1,163 @@
+"""Static analysis of an IR graph: shape, parameters and MACs per layer and per scope.
+
+Everything is computed from the registry's rules and the shapes the expander already
+inferred, so analysing ResNet-152 takes milliseconds and never imports a framework.
+Scopes are the stage and block names a layer sits in (``conv4`` > ``block3``); their
+figures are the sums of the layers inside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from archspec.errors import SpecError
+from archspec.ir.graph import Graph
+from archspec.ops import REGISTRY
+
+Shape = tuple[int | None, ...]
+
+
+@dataclass
+class LayerStats:
+    name: str
+    op: str
+    path: str
+    scopes: tuple[str, ...]
+    output_shape: Shape
+    trainable_params: int
+    non_trainable_params: int
+    macs: int | None
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+
+@dataclass
+class ScopeStats:
+    """A stage or block: the sum of the layers inside it."""
+
+    name: str
+    scopes: tuple[str, ...]
+    layers: int = 0
+    trainable_params: int = 0
+    non_trainable_params: int = 0
+    macs: int | None = 0
+    output_shape: Shape = ()
+    first: int = 0  # index of its first layer, to keep the model's order
+
+    @property
+    def depth(self) -> int:
+        return len(self.scopes)
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+
+@dataclass
+class Analysis:
+    name: str
+    layers: list[LayerStats]
+    scopes: list[ScopeStats]
+    totals: ScopeStats = field(default_factory=lambda: ScopeStats("total", ()))
+
+    def to_json(self) -> dict[str, Any]:
+        def totals(s: ScopeStats) -> dict[str, Any]:
+            return {
+                "params": s.params,
+                "trainable_params": s.trainable_params,
+                "non_trainable_params": s.non_trainable_params,
+                "macs": s.macs,
+            }
+
+        return {
+            "name": self.name,
+            "totals": totals(self.totals),
+            "layers": [
+                {
+                    "name": layer.name,
+                    "op": layer.op,
+                    "path": layer.path,
+                    "scope": "/".join(layer.scopes),
+                    "output_shape": list(layer.output_shape),
+                    "params": layer.params,
+                    "trainable_params": layer.trainable_params,
+                    "non_trainable_params": layer.non_trainable_params,
+                    "macs": layer.macs,
+                }
+                for layer in self.layers
+            ],
+            "blocks": [
+                {
+                    "name": s.name,
+                    "scope": "/".join(s.scopes),
+                    "depth": s.depth,
+                    "layers": s.layers,
+                    "output_shape": list(s.output_shape),
+                    **totals(s),
+                }
+                for s in self.scopes
+            ],
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _add_macs(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a + b
+
+
+def layer_stats(graph: Graph) -> list[LayerStats]:
+    """Figures of every layer (inputs included, with zeros), in graph order."""
+    out = []
+    for node in graph.nodes.values():
+        scopes = tuple(s for s in node.scopes if s)
+        if node.op == "input":
+            out.append(LayerStats(node.name, "input", node.source.path, (), node.shape, 0, 0, 0))
+            continue
+        op = REGISTRY.get(node.op)
+        assert op is not None
+        inputs = [graph.nodes[i].shape for i in node.inputs]
+        try:
+            trainable, non_trainable = op.params(node.attrs, inputs, node.shape)
+            macs = op.macs(node.attrs, inputs, node.shape)
+        except ValueError as exc:
+            raise SpecError(
+                f"`{node.op}`: {exc}", loc=node.source.loc, path=node.source.path
+            ) from None
+        out.append(
+            LayerStats(
+                node.name, node.op, node.source.path, scopes, node.shape,
+                trainable, non_trainable, macs,
+            )
+        )  # fmt: skip
+    return out
+
+
+def analyse(graph: Graph) -> Analysis:
+    """Per-layer and per-scope figures of ``graph``, with model totals."""
+    layers = layer_stats(graph)
+    scopes: dict[tuple[str, ...], ScopeStats] = {}
+    total = ScopeStats(graph.name, ())
+    for index, layer in enumerate(layers):
+        for depth in range(1, len(layer.scopes) + 1):
+            key = layer.scopes[:depth]
+            scope = scopes.get(key)
+            if scope is None:
+                scope = scopes[key] = ScopeStats("_".join(key), key, first=index)
+            _accumulate(scope, layer)
+        _accumulate(total, layer, count=layer.op != "input")
+    total.output_shape = layers[-1].output_shape if layers else ()
+    ordered = sorted(scopes.values(), key=lambda s: (s.first, s.depth))
+    return Analysis(graph.name, layers, ordered, total)
+
+
+def _accumulate(scope: ScopeStats, layer: LayerStats, count: bool = True) -> None:
+    scope.layers += int(count)
+    scope.trainable_params += layer.trainable_params
+    scope.non_trainable_params += layer.non_trainable_params
+    scope.macs = _add_macs(scope.macs, layer.macs)
+    scope.output_shape = layer.output_shape
