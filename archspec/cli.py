@@ -199,6 +199,54 @@ def info(spec: str, sets: tuple[str, ...], depth: int | None, as_json: bool) -> 
     console.print(render_table(analysis, depth))
 
 
+EXIT_DIFFERENT = 1
+
+
+@main.command()
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@_set_option
+@click.option("--set-a", "sets_a", multiple=True, metavar="NAME=VALUE", help="Override for A only.")
+@click.option("--set-b", "sets_b", multiple=True, metavar="NAME=VALUE", help="Override for B only.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@_report
+def diff(
+    a: str,
+    b: str,
+    sets: tuple[str, ...],
+    sets_a: tuple[str, ...],
+    sets_b: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """What differs between A and B: each a spec, a .keras file or an import path.
+
+    Exit code 0 when identical, 1 when different, 2 on error (as diff(1)).
+    Keras is imported only for a Keras model.
+    """
+    import json
+
+    from archspec.compare.diff import diff as compare
+    from archspec.compare.sources import is_spec, load_graph
+
+    graph_a, label_a = load_graph(
+        a, {**_overrides(sets), **_overrides(sets_a)} if is_spec(a) else _overrides(sets_a)
+    )
+    graph_b, label_b = load_graph(
+        b, {**_overrides(sets), **_overrides(sets_b)} if is_spec(b) else _overrides(sets_b)
+    )
+    result = compare(graph_a, graph_b, a_label=label_a, b_label=label_b)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        from rich.console import Console
+
+        from archspec.compare.render import render
+
+        console = Console() if sys.stdout.isatty() else Console(width=200)
+        console.print(render(result))
+    sys.exit(0 if result.identical else EXIT_DIFFERENT)
+
+
 @main.command()
 @click.option("-o", "--output", type=click.Path(), help="Write to a file instead of stdout.")
 @_report

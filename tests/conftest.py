@@ -18,23 +18,36 @@ def _chdir_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
 
 
-def assert_equivalent(compiled, reference, *, atol: float = 1e-5, batch: int = 2) -> None:
-    """Same layers, configs, connections, counts and shapes; equal outputs after copying weights."""
+def assert_equivalent(compiled, reference, *, graph=None, atol: float = 1e-5, batch: int = 2):
+    """Same layers, configs, connections, counts and shapes; equal outputs after copying weights.
+
+    Uses archspec's own comparison engine: the reference is imported into the IR and
+    diffed against the spec's IR (and against the compiled model, which checks the
+    emitter), then the reference's weights are copied across and outputs compared.
+    """
     import numpy as np
 
-    from archspec.compare.keras_import import copy_weights, import_keras
-    from archspec.compare.structural import compare
+    from archspec.analysis.stats import analyse
+    from archspec.compare.diff import diff
+    from archspec.compare.keras_import import copy_weights, to_ir
 
-    a, b = import_keras(compiled), import_keras(reference)
-    differences = compare(a, b)
-    assert not differences, "\n".join(str(d) for d in differences)
-    assert a.params == b.params == reference.count_params() == compiled.count_params()
-    assert a.trainable_params == b.trainable_params
-    assert a.non_trainable_params == b.non_trainable_params
+    reference_ir = to_ir(reference)
+    compiled_ir = to_ir(compiled)
+    if graph is not None:
+        # the emitter built exactly the spec's graph, layer names included
+        emitted = diff(graph, compiled_ir)
+        assert emitted.identical and emitted.alignment == "names", emitted.changes[:20]
+    result = diff(compiled_ir, reference_ir)
+    assert result.identical, "\n".join(str(c) for c in result.changes[:20])
+
+    ours, theirs = analyse(compiled_ir).totals, analyse(reference_ir).totals
+    assert ours.params == theirs.params == reference.count_params() == compiled.count_params()
+    assert ours.trainable_params == theirs.trainable_params
+    assert ours.non_trainable_params == theirs.non_trainable_params
     assert compiled.output_shape == reference.output_shape
 
     _randomise_batch_norm(reference)
-    copied = copy_weights(reference, compiled)
+    copied = copy_weights(reference, compiled, [(b, a) for a, b in result.pairs])
     assert copied == sum(1 for layer in reference.layers if layer.weights)
     rng = np.random.default_rng(1234)
     shapes = (

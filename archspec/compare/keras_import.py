@@ -1,76 +1,26 @@
-"""Keras model to a comparable graph: the layers, their configs and their connections.
+"""Keras model to IR, so any functional model can be diffed against a spec or another model.
 
-Any functional Keras model (a compiled spec, a ``keras.applications`` model, a
-hand-written reference) is read into :class:`ModelGraph`, whose nodes are ordered
-canonically: a depth-first walk from the outputs that visits each layer's inputs in
-order. Two models built the same way give the same order whatever their layer names
-and whatever order their layers were created in, which is what lets
-:mod:`archspec.compare.structural` line them up.
+Each layer becomes the registry op of its class, with attributes read from its config.
+The import is checked by a round trip: the layer is rebuilt from the imported
+attributes and its config must equal the original one. A layer that uses a Keras
+setting archspec cannot express (a kernel constraint, a seeded initializer, ...) is
+refused, so two models that import equal are configured equally in every respect.
+Imported nodes have no scopes; their names carry whatever hierarchy the model had.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
 from typing import Any
 
-#: config keys that carry no architectural meaning
-IGNORED_CONFIG_KEYS = frozenset({"name"})
+from pydantic import ValidationError
 
+from archspec.errors import SpecError
+from archspec.ir.graph import Graph, Node, Source
+from archspec.ops import REGISTRY
 
-@dataclass
-class LayerNode:
-    """One layer of an imported model."""
-
-    name: str
-    class_name: str
-    config: dict[str, Any]
-    inputs: list[int]
-    output_shape: Any
-    trainable_params: int
-    non_trainable_params: int
-    layer: Any = field(default=None, repr=False, compare=False)
-
-
-@dataclass
-class ModelGraph:
-    """An imported model: canonically ordered layers and the indices of its outputs."""
-
-    name: str
-    layers: list[LayerNode]
-    outputs: list[int]
-
-    @property
-    def trainable_params(self) -> int:
-        return sum(n.trainable_params for n in self.layers)
-
-    @property
-    def non_trainable_params(self) -> int:
-        return sum(n.non_trainable_params for n in self.layers)
-
-    @property
-    def params(self) -> int:
-        return self.trainable_params + self.non_trainable_params
-
-
-def _count(weights: list[Any]) -> int:
-    total = 0
-    for w in weights:
-        size = 1
-        for dim in w.shape:
-            size *= int(dim)
-        total += size
-    return total
-
-
-def _normalise(config: dict[str, Any], input_rank: int | None) -> dict[str, Any]:
-    out = {k: v for k, v in config.items() if k not in IGNORED_CONFIG_KEYS}
-    # `axis=-1` and `axis=3` are the same layer on a rank-4 tensor
-    axis = out.get("axis")
-    if input_rank is not None and isinstance(axis, int) and axis < 0:
-        out["axis"] = axis + input_rank
-    if isinstance(axis, list | tuple) and input_rank is not None:
-        out["axis"] = [a + input_rank if a < 0 else a for a in axis]
-    return out
+#: config keys that do not describe the layer's computation
+_IGNORED = frozenset({"name", "trainable"})
 
 
 def _inbound(layer: Any) -> list[Any]:
@@ -80,71 +30,113 @@ def _inbound(layer: Any) -> list[Any]:
     return [t._keras_history.operation for t in nodes[0].input_tensors]
 
 
-def import_keras(model: Any) -> ModelGraph:
-    """Read a functional Keras model into a canonically ordered :class:`ModelGraph`."""
+def topological_layers(model: Any) -> list[Any]:
+    """Layers in post-order from the outputs, each input visited in order (iteratively)."""
     order: list[Any] = []
-    index: dict[int, int] = {}
-    outputs = [t._keras_history.operation for t in model.outputs]
-
-    # iterative post-order DFS: deep nets (ResNet-152) exceed Python's recursion limit
-    for root in outputs:
+    seen: set[int] = set()
+    for root in (t._keras_history.operation for t in model.outputs):
         stack: list[tuple[Any, bool]] = [(root, False)]
         while stack:
             layer, expanded = stack.pop()
-            if id(layer) in index:
+            if id(layer) in seen:
                 continue
             if expanded:
-                index[id(layer)] = len(order)
+                seen.add(id(layer))
                 order.append(layer)
                 continue
             stack.append((layer, True))
             for parent in reversed(_inbound(layer)):
-                if id(parent) not in index:
+                if id(parent) not in seen:
                     stack.append((parent, False))
+    return order
 
-    nodes = []
-    for layer in order:
-        parents = _inbound(layer)
-        in_shape = parents and getattr(layer._inbound_nodes[0].input_tensors[0], "shape", None)
-        rank = len(in_shape) if in_shape else None
-        config = layer.get_config()
-        if layer.__class__.__name__ == "InputLayer":
-            config = {k: v for k, v in config.items() if k in ("batch_shape", "dtype", "sparse")}
-        out_tensor = layer._inbound_nodes[0].output_tensors if layer._inbound_nodes else []
-        out_shape = (
-            tuple(out_tensor[0].shape)
-            if len(out_tensor) == 1
-            else [tuple(t.shape) for t in out_tensor]
-        )
-        nodes.append(
-            LayerNode(
-                name=layer.name,
-                class_name=layer.__class__.__name__,
-                config=_normalise(config, rank),
-                inputs=[index[id(p)] for p in parents],
-                output_shape=out_shape,
-                trainable_params=_count(layer.trainable_weights),
-                non_trainable_params=_count(layer.non_trainable_weights),
-                layer=layer,
+
+@functools.cache
+def _initializer_names() -> dict[str, str]:
+    """Keras initializer class name -> the name a spec uses for it."""
+    import keras
+
+    from archspec.ops.layers import Initializer
+
+    names: dict[str, str] = {}
+    for name in Initializer.__args__:  # type: ignore[attr-defined]
+        cls = type(keras.initializers.get(name)).__name__
+        names.setdefault(cls, name)
+    return names
+
+
+def _from_keras(key: str, value: Any) -> Any:
+    """A Keras config value in the form the attribute models take."""
+    if key.endswith("_initializer") and isinstance(value, dict):
+        return _initializer_names().get(value.get("class_name", ""), value.get("class_name"))
+    if key.endswith("_regularizer") and isinstance(value, dict):
+        return dict(value.get("config", {}))
+    return value
+
+
+def _clean(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in _IGNORED}
+
+
+def to_ir(model: Any) -> Graph:
+    """The IR graph of a functional Keras model (raises SpecError for what it cannot express)."""
+    import keras
+
+    graph = Graph(model.name)
+    for layer in topological_layers(model):
+        cls = type(layer).__name__
+        where = Source(None, f"{model.name}:{layer.name}")
+        out_shape = tuple(layer.output.shape[1:])
+        if cls == "InputLayer":
+            graph.nodes[layer.name] = Node(
+                layer.name, "input", {"shape": out_shape}, [], where, shape=out_shape
             )
-        )
-    return ModelGraph(model.name, nodes, [index[id(o)] for o in outputs])
+            graph.inputs.append(layer.name)
+            continue
+        op = REGISTRY.by_keras_class(cls)
+        if op is None:
+            raise SpecError(f"layer `{layer.name}` is a {cls}, which archspec has no op for")
+        config = layer.get_config()
+        data = {
+            key: _from_keras(key, config[key])
+            for key in op.attrs.model_fields
+            if key in config and key not in op.internal
+        }
+        inputs = [p.name for p in _inbound(layer)]
+        if op.merge:
+            data["inputs"] = inputs
+        try:
+            attrs = op.attrs.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            raise SpecError(
+                f"layer `{layer.name}` ({cls}): cannot read `{err['loc'][0]}`: {err['msg']}"
+            ) from None
+        rebuilt = getattr(keras.layers, cls)(name=layer.name, **op.keras_kwargs(attrs))
+        original, again = _clean(config), _clean(rebuilt.get_config())
+        if original != again:
+            keys = sorted(
+                k for k in original.keys() | again.keys() if original.get(k) != again.get(k)
+            )
+            raise SpecError(
+                f"layer `{layer.name}` ({cls}) uses settings archspec cannot express: "
+                + ", ".join(f"`{k}`" for k in keys)
+            )
+        graph.nodes[layer.name] = Node(layer.name, op.name, attrs, inputs, where, (), out_shape)
+    graph.outputs = [t._keras_history.operation.name for t in model.outputs]
+    return graph
 
 
-def copy_weights(source: Any, target: Any) -> int:
-    """Copy every layer's weights from ``source`` into the structurally equal ``target``.
+def copy_weights(source: Any, target: Any, pairs: list[tuple[str, str]]) -> int:
+    """Copy weights from ``source``'s layers into ``target``'s, for (source, target) name pairs.
 
-    Layers are paired by canonical position, not by name, so this works between a
-    hand-written model and a compiled spec whatever their naming. Returns the number
-    of layers whose weights were copied.
+    The pairs come from a diff's alignment, so this works between models whose layers
+    are named differently. Returns the number of layers whose weights were copied.
     """
-    a, b = import_keras(source), import_keras(target)
-    if len(a.layers) != len(b.layers):
-        raise ValueError(f"models differ in size: {len(a.layers)} and {len(b.layers)} layers")
     copied = 0
-    for src, dst in zip(a.layers, b.layers, strict=True):
-        weights = src.layer.get_weights()
+    for a, b in pairs:
+        weights = source.get_layer(a).get_weights()
         if weights:
-            dst.layer.set_weights(weights)
+            target.get_layer(b).set_weights(weights)
             copied += 1
     return copied

@@ -27,7 +27,7 @@ ActivationName = Literal[
     "tanh_shrink", "threshold",
 ]  # fmt: skip
 Initializer = Literal[
-    "constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
+    "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
     "lecun_normal", "lecun_uniform", "normal", "ones", "orthogonal", "random_normal",
     "random_uniform", "truncated_normal", "uniform", "variance_scaling", "zeros",
 ]  # fmt: skip
@@ -110,6 +110,14 @@ class DenseAttrs(Attrs):
     bias_regularizer: Regularizer | None = _f("Penalty on the bias.", default=None)
 
 
+def _axis_canonical(attrs: Attrs, input_rank: int | None) -> dict[str, object]:
+    out = Attrs.canonical(attrs, input_rank)
+    axis = out["axis"]
+    if input_rank is not None and isinstance(axis, int) and axis < 0:
+        out["axis"] = axis + input_rank + 1  # Keras counts the batch axis
+    return out
+
+
 class BatchNormAttrs(Attrs):
     axis: StrictInt = _f("Axis of the features (-1: channels last).", default=-1)
     momentum: Annotated[Float, Field(ge=0, le=1)] = _f(
@@ -120,6 +128,8 @@ class BatchNormAttrs(Attrs):
     )
     center: StrictBool = _f("Whether to learn an offset (beta).", default=True)
     scale: StrictBool = _f("Whether to learn a scale (gamma).", default=True)
+
+    canonical = _axis_canonical
 
 
 class ActivationAttrs(Attrs):
@@ -136,6 +146,12 @@ class PoolAttrs(Attrs):
     pool_size: Size2 = _f("Height and width of the pooling window.", default=2)
     strides: Size2 | None = _f("Step of the window (default: the pool size).", default=None)
     padding: Padding = _f("`valid` or `same`.", default="valid")
+
+    def canonical(self, input_rank: int | None = None) -> dict[str, object]:
+        out = super().canonical(input_rank)
+        if out["strides"] is None:  # Keras's default: the window's own size
+            out["strides"] = out["pool_size"]
+        return out
 
 
 class AvgPoolAttrs(PoolAttrs):
@@ -156,6 +172,14 @@ class ZeroPaddingAttrs(Attrs):
         "Rows and columns of zeros: n, [rows, cols] or [[top, bottom], [left, right]].", default=1
     )
 
+    def canonical(self, input_rank: int | None = None) -> dict[str, object]:
+        pad = self.padding
+        if isinstance(pad, int):
+            pad = ((pad, pad), (pad, pad))
+        elif isinstance(pad[0], int):
+            pad = ((pad[0], pad[0]), (pad[1], pad[1]))
+        return {"padding": tuple(tuple(p) for p in pad)}
+
 
 class NoAttrs(Attrs):
     pass
@@ -173,6 +197,8 @@ class MergeAttrs(Attrs):
 class ConcatAttrs(Attrs):
     inputs: NodeNames
     axis: StrictInt = _f("Axis along which inputs are joined (-1: channels).", default=-1)
+
+    canonical = _axis_canonical
 
 
 _MERGE = frozenset({"inputs"})

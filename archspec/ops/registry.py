@@ -17,11 +17,44 @@ from pydantic import BaseModel, ConfigDict
 
 from archspec.ops import costs
 
+#: attributes holding a (height, width) pair that may be written as one number
+PAIR_ATTRS = frozenset({"kernel_size", "strides", "pool_size", "dilation_rate"})
+#: initializer names Keras treats as the same initializer
+INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
+#: what Keras's regularizer names stand for
+REGULARIZER_NAMES = {
+    "l1": {"class_name": "L1", "config": {"l1": 0.01}},
+    "l2": {"class_name": "L2", "config": {"l2": 0.01}},
+    "l1_l2": {"class_name": "L1L2", "config": {"l1": 0.01, "l2": 0.01}},
+}
+
 
 class Attrs(BaseModel):
     """Base of every op's attribute model: unknown attributes are errors, never ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def canonical(self, input_rank: int | None = None) -> dict[str, Any]:
+        """Every attribute, defaults included, in one spelling per meaning.
+
+        Two layers are configured alike exactly when their canonical forms are equal:
+        ``strides: 1`` and ``[1, 1]``, ``uniform`` and ``random_uniform``, ``l2`` and
+        ``{l2: 0.01}`` compare equal. Merge inputs are connections, not attributes.
+        """
+        out: dict[str, Any] = {}
+        for key, value in self.model_dump(exclude={"inputs"}).items():
+            if key in PAIR_ATTRS and isinstance(value, int):
+                value = (value, value)
+            elif isinstance(value, list):
+                value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+            elif key.endswith("_initializer"):
+                value = INITIALIZER_ALIASES.get(value, value)
+            elif key.endswith("_regularizer") and isinstance(value, str):
+                value = REGULARIZER_NAMES[value]
+            elif key == "activation" and value is None:
+                value = "linear"  # what Keras stores for "no activation"
+            out[key] = value
+        return out
 
 
 @dataclass(frozen=True)
