@@ -155,3 +155,23 @@ def test_positive_axes_count_the_batch_axis_as_keras_does(tmp_path):
         tmp_path, "bad.yaml", "archspec: 1\nname: b\ninput: [8, 8, 3]\nlayers: [{bn: {axis: 4}}]\n"
     )
     assert "axis 4 is not a feature axis of a 4-D tensor" in spec_error(bad).message
+
+
+def test_dense_on_an_unflattened_tensor_is_a_shape_error(tmp_path):
+    p = write(
+        tmp_path,
+        "s.yaml",
+        """
+        archspec: 1
+        name: s
+        input: [8, 8, 3]
+        layers:
+          - conv2d: {filters: 4, kernel_size: 3}
+          - dense: {units: 10}
+    """,
+    )
+    err = spec_error(p)
+    assert err.format() == (
+        f"{p}:6:5: layers[1]: `dense`: needs a flat input (features only), got (6, 6, 4); "
+        "add `flatten` or `global_average_pooling2d` before it (input `conv2d` is (6, 6, 4))"
+    )

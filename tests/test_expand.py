@@ -43,6 +43,7 @@ def test_block_scopes_and_name_templates(tmp_path):
           - cbr: {filters: 8, name: stem}
           - cbr: 8
           - cbr: {filters: 8}
+          - global_avg_pool
           - dense: {units: 3, name: "head${1 + 1}"}
     """,
     )
@@ -51,7 +52,7 @@ def test_block_scopes_and_name_templates(tmp_path):
         "stem_conv", "stem_bn", "stem_activation",
         "cbr_conv", "cbr_bn", "cbr_activation",
         "cbr_1_conv", "cbr_1_bn", "cbr_1_activation",
-        "head2",
+        "global_average_pooling2d", "head2",
     ]  # fmt: skip
 
 
@@ -187,13 +188,13 @@ def test_a_branch_that_leads_nowhere_is_an_error(tmp_path):
           res:
             params: {}
             graph:
-              side: [{dense: {units: 2, name: lost}}]
+              side: [flatten, {dense: {units: 2, name: lost}}]
               main: [flatten]
         layers: [res]
     """,
     )
     err = spec_error(p)
-    assert err.message == "layer `res_lost` does not lead to any output"
+    assert err.message == "layer `res_flatten` does not lead to any output"
     assert err.loc.line == 8
 
 
@@ -246,13 +247,14 @@ def test_duplicate_explicit_names(tmp_path):
         HEAD,
         """
         layers:
+          - flatten
           - dense: {units: 3, name: head}
           - dense: {units: 3, name: head}
     """,
     )
     err = spec_error(p)
     assert "layer name `head` is already used" in err.message
-    assert err.loc.line == 6
+    assert err.loc.line == 7
 
 
 def test_several_outputs_and_conditional_outputs(tmp_path):

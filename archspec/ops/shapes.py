@@ -122,10 +122,15 @@ def zero_padding(attrs: Any, inputs: Sequence[Shape]) -> Shape:
 
 
 def dense(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    # Keras would apply the layer at every position of an image; in a classifier that is
+    # almost always a missing flatten, so archspec asks for a flat input
     (shape,) = inputs
-    if not shape:
-        raise ShapeError("dense needs an input with at least one axis")
-    return (*shape[:-1], attrs.units)
+    if len(shape) != 1:
+        raise ShapeError(
+            f"needs a flat input (features only), got {fmt(shape)}; add `flatten` or "
+            "`global_average_pooling2d` before it"
+        )
+    return (attrs.units,)
 
 
 def flatten(attrs: Any, inputs: Sequence[Shape]) -> Shape:
