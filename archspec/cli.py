@@ -181,14 +181,13 @@ def build(
 @_report
 def info(spec: str, sets: tuple[str, ...], depth: int | None, as_json: bool) -> None:
     """Shapes, parameters and MACs per layer and per block, without TensorFlow."""
-    import json
-
     from archspec.analysis.stats import analyse
     from archspec.api import load
+    from archspec.jsonout import dumps
 
     analysis = analyse(load(spec, _overrides(sets)).graph())
     if as_json:
-        click.echo(json.dumps(analysis.to_json(), indent=2))
+        click.echo(dumps(analysis.to_json()))
         return
     from rich.console import Console
 
@@ -223,10 +222,9 @@ def diff(
     Exit code 0 when identical, 1 when different, 2 on error (as diff(1)).
     Keras is imported only for a Keras model.
     """
-    import json
-
     from archspec.compare.diff import diff as compare
     from archspec.compare.sources import is_spec, load_graph
+    from archspec.jsonout import dumps
 
     graph_a, label_a = load_graph(
         a, {**_overrides(sets), **_overrides(sets_a)} if is_spec(a) else _overrides(sets_a)
@@ -236,7 +234,7 @@ def diff(
     )
     result = compare(graph_a, graph_b, a_label=label_a, b_label=label_b)
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
+        click.echo(dumps(result.to_json()))
     else:
         from rich.console import Console
 

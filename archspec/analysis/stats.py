@@ -114,7 +114,7 @@ def layer_stats(graph: Graph) -> list[LayerStats]:
     """Figures of every layer (inputs included, with zeros), in graph order."""
     out = []
     for node in graph.nodes.values():
-        scopes = tuple(s for s in node.scopes if s)
+        scopes = tuple(filter(None, node.scopes))
         if node.op == "input":
             out.append(LayerStats(node.name, "input", node.source.path, (), node.shape, 0, 0, 0))
             continue

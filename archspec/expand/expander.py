@@ -89,12 +89,18 @@ def _evaluate_args(
     args: Mapping[str, Any] | None, names: Mapping[str, Any], where: _Where
 ) -> dict[str, tuple[Any, Loc | None]]:
     """Evaluate a call's arguments (step keys left out), keeping each one's position."""
+    if not args:
+        return {}
     given: dict[str, tuple[Any, Loc | None]] = {}
-    for key, value in (args or {}).items():
+    locs = args.value_locs if isinstance(args, PosDict) else {}
+    for key, value in args.items():
         if key in STEP_KEYS:
             continue
-        loc = args.loc_of(key) if isinstance(args, PosDict) else where.loc
-        given[key] = (_expr(value, names, where, loc), loc)
+        loc = locs.get(key, where.loc)
+        # literals are by far the commonest arguments: no need to walk them
+        if (isinstance(value, str) and "$" in value) or isinstance(value, list | dict):
+            value = _expr(value, names, where, loc)
+        given[key] = (value, loc)
     return given
 
 
@@ -156,7 +162,7 @@ class Expander:
         self.spec = spec
         self.node_limit = node_limit
         self.graph = Graph(spec.name)
-        self._sources: dict[str, Source] = {}
+        self._plans: dict[int, list[tuple[str, Loc | None]]] = {}
 
     # ------------------------------------------------------------------ entry point
 
@@ -234,7 +240,7 @@ class Expander:
         return x
 
     def _step(self, step: Step, x: str, frame: _Frame, path: str) -> str:
-        where = _Where(step._loc, path)
+        where = _Where(step.loc, path)
         frame = frame.bind(in_shape=list(self.graph.nodes[x].shape))
         if step.if_ is not None and not self._condition(step.if_, frame.names, where):
             return x
@@ -291,8 +297,8 @@ class Expander:
         return self._invoke(callee, given, x, frame.scope, local, where)
 
     def _name(self, template: str | None, names: Mapping[str, Any], where: _Where) -> str | None:
-        if template is None:
-            return None
+        if template is None or "$" not in template:
+            return template
         value = _expr(template, names, where)
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise where.error(f"a name template must give text, got {value!r}")
@@ -411,9 +417,14 @@ class Expander:
     ) -> str:
         """Expand branches in dependency order; each adds its name to ``frame.refs``."""
         refs = frame.refs
-        for name in self._branch_order(branches, refs, path, where):
+        # the order and positions depend only on the definition: work them out once
+        plan = self._plans.get(id(branches))
+        if plan is None:
+            order = self._branch_order(branches, refs, path, where)
+            plan = self._plans[id(branches)] = [(n, loc_of(branches[n]._raw)) for n in order]
+        for name, loc in plan:
             branch = branches[name]
-            bwhere = _Where(loc_of(branch._raw) or where.loc, f"{path}.{name}")
+            bwhere = _Where(loc or where.loc, f"{path}.{name}")
             if branch.from_ not in refs:
                 raise bwhere.error(
                     f"branch `{name}` starts from `{branch.from_}`, which is not a node here",

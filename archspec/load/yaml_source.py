@@ -103,8 +103,12 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     return total
 
 
-class _PositionLoader(yaml.SafeLoader):
-    """SafeLoader that builds PosDict/PosList and refuses duplicate keys."""
+#: libyaml's parser where PyYAML was built with it (several times faster), else PyYAML's
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """A safe loader that builds PosDict/PosList and refuses duplicate keys."""
 
     file_name = "<string>"
 
@@ -161,7 +165,7 @@ _PositionLoader.add_constructor("tag:yaml.org,2002:map", _PositionLoader.constru
 _PositionLoader.add_constructor("tag:yaml.org,2002:seq", _PositionLoader.construct_yaml_seq)
 
 
-def _yaml_error(exc: yaml.YAMLError, file: str) -> SpecError:
+def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
@@ -171,7 +175,8 @@ def _yaml_error(exc: yaml.YAMLError, file: str) -> SpecError:
     if context and "while" not in context:
         message += f" ({context})"
     hint = None
-    line = _line_of(exc, mark)
+    lines = text.splitlines()
+    line = lines[mark.line] if mark is not None and 0 <= mark.line < len(lines) else ""
     if "$" in line and any(c in str(problem) for c in ",}]"):
         hint = (
             "inside `{...}` or `[...]`, quote expressions that use brackets or commas: "
@@ -179,14 +184,6 @@ def _yaml_error(exc: yaml.YAMLError, file: str) -> SpecError:
         )
     return SpecError(message, loc=_mark(file, mark), file=file, hint=hint)
 
-
-def _line_of(exc: yaml.YAMLError, mark: yaml.Mark | None) -> str:
-    buffer = getattr(mark, "buffer", None)
-    if not buffer or mark is None:
-        return ""
-    start = buffer.rfind("\n", 0, mark.pointer) + 1
-    end = buffer.find("\n", mark.pointer)
-    return buffer[start : end if end >= 0 else len(buffer)]
 
 
 def parse_yaml(text: str, file: str = "<string>", *, max_nodes: int = MAX_DOCUMENT_NODES) -> Any:
@@ -206,7 +203,7 @@ def parse_yaml(text: str, file: str = "<string>", *, max_nodes: int = MAX_DOCUME
             )
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        raise _yaml_error(exc, file, text) from None
     finally:
         loader.dispose()
 

@@ -9,7 +9,6 @@ A result is None when an unknown size (None in a shape) makes it uncountable.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -37,8 +36,12 @@ def _channels(inputs: Sequence[Shape]) -> int:
 
 def _positions(output: Shape) -> int | None:
     """Spatial positions of an output (height x width), None if unknown."""
-    spatial = output[:-1]
-    return None if any(d is None for d in spatial) else math.prod(spatial)  # type: ignore[arg-type]
+    count = 1
+    for size in output[:-1]:
+        if size is None:
+            return None
+        count *= size
+    return count
 
 
 def none(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:

@@ -32,7 +32,8 @@ REGULARIZER_NAMES = {
 class Attrs(BaseModel):
     """Base of every op's attribute model: unknown attributes are errors, never ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # built on first use: a spec uses a few of the ops, and start-up time matters
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     def canonical(self, input_rank: int | None = None) -> dict[str, Any]:
         """Every attribute, defaults included, in one spelling per meaning.

@@ -170,15 +170,18 @@ class Step(_Model):
     if_: Any = Field(default=None, alias="if")
     repeat: StrictInt | Expr | None = None
     stages: StagesDef | None = None
-    _raw: Any = PrivateAttr(default=None)
-    _loc: Any = PrivateAttr(default=None)
+    # where the step came from. Plain fields rather than private attributes, which
+    # pydantic reads through a slow __getattr__; a step's raw YAML is normalised into
+    # a fresh dict first, so a spec cannot set them
+    raw: Any = Field(default=None, exclude=True, repr=False)
+    loc: Any = Field(default=None, exclude=True, repr=False)
 
     @model_validator(mode="wrap")
     @classmethod
     def _keep_raw(cls, raw: Any, handler: Any) -> Step:
         step = handler(_normalise_step(raw))
-        step._raw = raw
-        step._loc = getattr(raw, "loc", None)
+        step.raw = raw
+        step.loc = getattr(raw, "loc", None)
         return step
 
     @field_validator("name")
@@ -271,7 +274,7 @@ def _attach_locs(steps: list[Step] | None, raw: Any) -> None:
     if not steps or not item_locs:
         return
     for step, loc in zip(steps, item_locs, strict=False):
-        step._loc = loc
+        step.loc = loc
 
 
 Sequence = Annotated[list[Step], Field(description="Steps applied one after another.")]
