@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+_ENCODER = json.JSONEncoder()
+
 
 def dumps(data: dict[str, Any]) -> str:
     """``data`` as JSON: one key per line at the top, one line per list item below it."""
@@ -21,10 +23,7 @@ def dumps(data: dict[str, Any]) -> str:
         head = f"  {json.dumps(key)}: "
         if isinstance(value, list) and value:
             lines.append(head + "[")
-            lines.extend(
-                f"    {json.dumps(v)}{',' if j < len(value) - 1 else ''}"
-                for j, v in enumerate(value)
-            )
+            lines.append("    " + ",\n    ".join(map(_ENCODER.encode, value)))
             lines.append(f"  ]{comma}")
         else:
             lines.append(head + json.dumps(value) + comma)

@@ -46,6 +46,7 @@ class ScopeStats:
     macs: int | None = 0
     output_shape: Shape = ()
     first: int = 0  # index of its first layer, to keep the model's order
+    last: int = -1  # index of its last layer, whose shape is the scope's output shape
 
     @property
     def depth(self) -> int:
@@ -139,25 +140,45 @@ def layer_stats(graph: Graph) -> list[LayerStats]:
 
 def analyse(graph: Graph) -> Analysis:
     """Per-layer and per-scope figures of ``graph``, with model totals."""
+    from archspec.expand.expander import gc_paused
+
+    with gc_paused():
+        return _analyse(graph)
+
+
+def _analyse(graph: Graph) -> Analysis:
     layers = layer_stats(graph)
     scopes: dict[tuple[str, ...], ScopeStats] = {}
     total = ScopeStats(graph.name, ())
     for index, layer in enumerate(layers):
+        # each layer is added to its innermost scope; parents are summed once below
         for depth in range(1, len(layer.scopes) + 1):
             key = layer.scopes[:depth]
-            scope = scopes.get(key)
-            if scope is None:
-                scope = scopes[key] = ScopeStats("_".join(key), key, first=index)
-            _accumulate(scope, layer)
-        _accumulate(total, layer, count=layer.op != "input")
+            if key not in scopes:
+                scopes[key] = ScopeStats("_".join(key), key, first=index)
+        if layer.scopes:
+            _accumulate(scopes[layer.scopes], layer, index)
+        _accumulate(total, layer, index, count=layer.op != "input")
     total.output_shape = layers[-1].output_shape if layers else ()
+    for key in sorted(scopes, key=len, reverse=True):
+        if len(key) > 1:
+            _merge(scopes[key[:-1]], scopes[key])
     ordered = sorted(scopes.values(), key=lambda s: (s.first, s.depth))
     return Analysis(graph.name, layers, ordered, total)
 
 
-def _accumulate(scope: ScopeStats, layer: LayerStats, count: bool = True) -> None:
+def _merge(parent: ScopeStats, child: ScopeStats) -> None:
+    parent.layers += child.layers
+    parent.trainable_params += child.trainable_params
+    parent.non_trainable_params += child.non_trainable_params
+    parent.macs = _add_macs(parent.macs, child.macs)
+    if child.last > parent.last:
+        parent.last, parent.output_shape = child.last, child.output_shape
+
+
+def _accumulate(scope: ScopeStats, layer: LayerStats, index: int, count: bool = True) -> None:
     scope.layers += int(count)
     scope.trainable_params += layer.trainable_params
     scope.non_trainable_params += layer.non_trainable_params
     scope.macs = _add_macs(scope.macs, layer.macs)
-    scope.output_shape = layer.output_shape
+    scope.output_shape, scope.last = layer.output_shape, index

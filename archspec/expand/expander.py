@@ -9,7 +9,9 @@ and each node gets a deterministic name from the scopes it sits in:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import gc
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -599,7 +601,24 @@ def expand(
 ) -> Graph:
     """The IR graph of ``spec`` with the given top-level parameter values."""
     params = resolve_top_params(spec, overrides or {}, file=file)
-    return Expander(spec, node_limit=node_limit).run(params)
+    with gc_paused():
+        return Expander(spec, node_limit=node_limit).run(params)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large graph is allocated.
+
+    Expansion creates tens of thousands of small, acyclic objects; the collector would
+    rescan the growing heap again and again (15% of the time for 40,000 layers).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 __all__ = ["Expander", "Scope", "expand", "parse_override", "resolve", "resolve_top_params"]

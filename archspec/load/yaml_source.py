@@ -185,7 +185,6 @@ def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecError:
     return SpecError(message, loc=_mark(file, mark), file=file, hint=hint)
 
 
-
 def parse_yaml(text: str, file: str = "<string>", *, max_nodes: int = MAX_DOCUMENT_NODES) -> Any:
     """Parse one YAML document into PosDict/PosList/scalars, raising SpecError on any fault."""
     loader = _PositionLoader(text)
