@@ -65,6 +65,18 @@ def _overrides(values: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _limit_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    from archspec.expand.expander import DEFAULT_NODE_LIMIT
+
+    return click.option(
+        "--max-nodes",
+        type=click.IntRange(min=1),
+        default=DEFAULT_NODE_LIMIT,
+        show_default=True,
+        help="Refuse specs that expand to more layers than this.",
+    )(func)
+
+
 _set_option = click.option(
     "--set",
     "sets",
@@ -83,8 +95,9 @@ def main() -> None:
 @main.command()
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @_set_option
+@_limit_option
 @_report
-def validate(specs: tuple[str, ...], sets: tuple[str, ...]) -> None:
+def validate(specs: tuple[str, ...], sets: tuple[str, ...], max_nodes: int) -> None:
     """Check specs without importing TensorFlow; exit 0 when all are valid, 2 otherwise."""
     from archspec.api import load
 
@@ -92,7 +105,7 @@ def validate(specs: tuple[str, ...], sets: tuple[str, ...]) -> None:
     failed = 0
     for path in specs:
         try:
-            result = load(path, overrides)
+            result = load(path, overrides, node_limit=max_nodes)
         except SpecError as exc:
             if click.get_current_context().meta.get("archspec.debug"):
                 raise
@@ -139,14 +152,20 @@ def save_atomically(model: Any, out: Path) -> None:
 @click.option("-o", "--output", type=click.Path(), help="Where to save (default: NAME.keras).")
 @click.option("--no-save", is_flag=True, help="Build and summarise only.")
 @click.option("--summary", is_flag=True, help="Print the Keras layer-by-layer summary.")
+@_limit_option
 @_report
 def build(
-    spec: str, sets: tuple[str, ...], output: str | None, no_save: bool, summary: bool
+    spec: str,
+    sets: tuple[str, ...],
+    output: str | None,
+    no_save: bool,
+    summary: bool,
+    max_nodes: int,
 ) -> None:
     """Validate and compile SPEC into a Keras model, then save it as a .keras file."""
     from archspec.api import load
 
-    result = load(spec, _overrides(sets))
+    result = load(spec, _overrides(sets), node_limit=max_nodes)
     out = Path(output) if output else Path(f"{result.name}.keras")
     if not no_save:
         _check_output(out)
@@ -178,14 +197,17 @@ def build(
     help="Collapse the hierarchy below this depth (1: stages only).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_limit_option
 @_report
-def info(spec: str, sets: tuple[str, ...], depth: int | None, as_json: bool) -> None:
+def info(
+    spec: str, sets: tuple[str, ...], depth: int | None, as_json: bool, max_nodes: int
+) -> None:
     """Shapes, parameters and MACs per layer and per block, without TensorFlow."""
     from archspec.analysis.stats import analyse
     from archspec.api import load
     from archspec.jsonout import dumps
 
-    analysis = analyse(load(spec, _overrides(sets)).graph())
+    analysis = analyse(load(spec, _overrides(sets), node_limit=max_nodes).graph())
     if as_json:
         click.echo(dumps(analysis.to_json()))
         return
@@ -208,6 +230,7 @@ EXIT_DIFFERENT = 1
 @click.option("--set-a", "sets_a", multiple=True, metavar="NAME=VALUE", help="Override for A only.")
 @click.option("--set-b", "sets_b", multiple=True, metavar="NAME=VALUE", help="Override for B only.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@_limit_option
 @_report
 def diff(
     a: str,
@@ -216,6 +239,7 @@ def diff(
     sets_a: tuple[str, ...],
     sets_b: tuple[str, ...],
     as_json: bool,
+    max_nodes: int,
 ) -> None:
     """What differs between A and B: each a spec, a .keras file or an import path.
 
@@ -226,11 +250,12 @@ def diff(
     from archspec.compare.sources import is_spec, load_graph
     from archspec.jsonout import dumps
 
+    shared = _overrides(sets)
     graph_a, label_a = load_graph(
-        a, {**_overrides(sets), **_overrides(sets_a)} if is_spec(a) else _overrides(sets_a)
+        a, {**shared, **_overrides(sets_a)} if is_spec(a) else _overrides(sets_a), max_nodes
     )
     graph_b, label_b = load_graph(
-        b, {**_overrides(sets), **_overrides(sets_b)} if is_spec(b) else _overrides(sets_b)
+        b, {**shared, **_overrides(sets_b)} if is_spec(b) else _overrides(sets_b), max_nodes
     )
     result = compare(graph_a, graph_b, a_label=label_a, b_label=label_b)
     if as_json:

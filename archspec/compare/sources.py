@@ -25,12 +25,15 @@ def is_spec(ref: str) -> bool:
     return ref.endswith((".yaml", ".yml"))
 
 
-def load_graph(ref: str, overrides: Mapping[str, Any] | None = None) -> tuple[Graph, str]:
+def load_graph(
+    ref: str, overrides: Mapping[str, Any] | None = None, node_limit: int | None = None
+) -> tuple[Graph, str]:
     """The IR graph of ``ref`` and a label for it."""
     if is_spec(ref):
         from archspec.api import load
+        from archspec.expand.expander import DEFAULT_NODE_LIMIT
 
-        spec = load(ref, overrides)
+        spec = load(ref, overrides, node_limit=node_limit or DEFAULT_NODE_LIMIT)
         return spec.graph(), f"{spec.name} ({ref})"
     if overrides:
         raise SpecError("`--set` applies to specs only", file=ref)

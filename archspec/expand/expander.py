@@ -32,6 +32,10 @@ SEPARATOR = "_"
 INPUT_NAME = "input_layer"
 
 
+class NodeLimitError(SpecError):
+    """The expanded graph would exceed the node limit."""
+
+
 @dataclass
 class Scope:
     """A naming scope: the names of the enclosing blocks and the local names used so far."""
@@ -243,6 +247,15 @@ class Expander:
 
     def _step(self, step: Step, x: str, frame: _Frame, path: str) -> str:
         where = _Where(step.loc, path)
+        if frame.scope.prefix:
+            return self._step_in(step, x, frame, where)
+        try:
+            return self._step_in(step, x, frame, where)
+        except NodeLimitError as exc:
+            # the whole model is too big: point at the top-level step that overflows it
+            raise exc.located(where.loc, where.path) from None
+
+    def _step_in(self, step: Step, x: str, frame: _Frame, where: _Where) -> str:
         frame = frame.bind(in_shape=list(self.graph.nodes[x].shape))
         if step.if_ is not None and not self._condition(step.if_, frame.names, where):
             return x
@@ -252,10 +265,21 @@ class Expander:
         if step.repeat is None:
             return self._call(step, x, frame, where)
         count = self._count(step.repeat, frame.names, where, "repeat")
+        before = len(self.graph.nodes)
         for index in range(1, count + 1):
             shape = list(self.graph.nodes[x].shape)
             x = self._call(step, x, frame.bind(index=index, in_shape=shape), where)
+            if index == 1:
+                self._project(len(self.graph.nodes) - before, count - 1)
         return x
+
+    def _project(self, per_repeat: int, remaining: int) -> None:
+        """Refuse at once a repeat whose remaining copies would pass the node limit."""
+        if len(self.graph.nodes) + per_repeat * remaining > self.node_limit:
+            raise NodeLimitError(
+                f"the model would expand to more than {self.node_limit:,} layers",
+                hint="raise the limit with --max-nodes if this is intended",
+            )
 
     def _condition(self, expr: Any, names: Mapping[str, Any], where: _Where) -> bool:
         value = _expr(expr, names, where)
@@ -410,7 +434,11 @@ class Expander:
             return self._graph(block.graph or {}, x, frame, path, where)
         except SpecError as exc:
             # the innermost call is the one whose arguments most likely caused the error
-            if where.loc is not None and exc.context is None:
+            if (
+                where.loc is not None
+                and exc.context is None
+                and not isinstance(exc, NodeLimitError)
+            ):
                 exc.context = f"in block `{block_name}` called at {where.loc}"
             raise
 
@@ -501,6 +529,7 @@ class Expander:
             )
         stage_template = "stage${stage}" if sd.name is None else sd.name
         block_template = "block${index}" if sd.block_name is None else sd.block_name
+        before = len(self.graph.nodes)
         for s, count in enumerate(counts, start=1):
             stage_names = {**names, "stage": s}
             stage_scope = scope.child(
@@ -514,6 +543,8 @@ class Expander:
                     given.update(self._stage_args(sd.first, block, here, len(counts), s, rwhere))
                 local = self._name(block_template, here, rwhere) or ""
                 x = self._invoke(block_name, given, x, stage_scope, local, rwhere)
+                if s == 1 and index == 1:
+                    self._project(len(self.graph.nodes) - before, total - 1)
         return x
 
     def _stage_args(
@@ -559,10 +590,9 @@ class Expander:
                 hint="give one of them a different `name`",
             )
         if len(self.graph.nodes) >= self.node_limit:
-            raise SpecError(
+            raise NodeLimitError(
                 f"the model expands to more than {self.node_limit:,} layers",
-                loc=node.source.loc,
-                path=node.source.path,
+                hint="raise the limit with --max-nodes if this is intended",
             )
         self.graph.nodes[node.name] = node
         return node.name
