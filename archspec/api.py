@@ -25,6 +25,7 @@ class ArchSpec:
     params: dict[str, Any]
     overrides: dict[str, Any] = field(default_factory=dict)
     node_limit: int = DEFAULT_NODE_LIMIT
+    raw: Any = field(default=None, repr=False)
     _graph: Graph | None = field(default=None, repr=False)
 
     @property
@@ -35,7 +36,11 @@ class ArchSpec:
         """The expanded IR graph (computed once)."""
         if self._graph is None:
             self._graph = expand(
-                self.spec, self.overrides, file=self.path, node_limit=self.node_limit
+                self.spec,
+                self.overrides,
+                file=self.path,
+                node_limit=self.node_limit,
+                raw=self.raw,
             )
         return self._graph
 
@@ -58,9 +63,9 @@ def load(
     Top-level parameters can be overridden by keyword (``load(p, classes=10)``) or, for
     names that are not Python identifiers, with a mapping.
     """
-    spec, _raw = load_spec(path)
+    spec, raw = load_spec(path)
     values = {**(overrides or {}), **kw_overrides}
     params = resolve_top_params(spec, values, file=str(path))
-    result = ArchSpec(spec, str(path), params, dict(values), node_limit)
+    result = ArchSpec(spec, str(path), params, dict(values), node_limit, raw)
     result.graph()
     return result

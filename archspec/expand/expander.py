@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 
 from archspec.errors import Loc, SpecError, did_you_mean
 from archspec.ir.graph import Graph, Node, Source
-from archspec.load.yaml_source import PosDict, loc_of
+from archspec.load.yaml_source import PosDict, loc_of, locate
 from archspec.ops import REGISTRY, OpDef
 from archspec.ops.shapes import ShapeError, fmt
 from archspec.spec.expr import ExprError, resolve, resolve_deep
@@ -164,8 +165,12 @@ def bind_params(
 class Expander:
     """Turns one validated spec into an IR graph."""
 
-    def __init__(self, spec: Spec, *, node_limit: int = DEFAULT_NODE_LIMIT) -> None:
+    def __init__(
+        self, spec: Spec, *, node_limit: int = DEFAULT_NODE_LIMIT, raw: Any = None
+    ) -> None:
         self.spec = spec
+        #: the raw document, for positions of top-level fields (input shapes, outputs)
+        self.raw = raw
         self.node_limit = node_limit
         self.graph = Graph(spec.name)
         self._plans: dict[int, list[tuple[str, Loc | None]]] = {}
@@ -178,7 +183,8 @@ class Expander:
         top = _Where(None, "")
         shapes = {INPUT_NAME: spec.input} if spec.input is not None else dict(spec.inputs or {})
         for name, shape in shapes.items():
-            where = _Where(None, "input" if spec.input is not None else f"inputs.{name}")
+            key = ("input",) if spec.input is not None else ("inputs", name)
+            where = _Where(locate(self.raw, key), ".".join(key))
             value = _expr(shape, params, where)
             if (
                 not isinstance(value, list)
@@ -207,7 +213,7 @@ class Expander:
             outputs.append(out)
         else:
             for i, output in enumerate(spec.outputs):
-                where = _Where(None, f"outputs[{i}]")
+                where = _Where(locate(self.raw, ("outputs", i)), f"outputs[{i}]")
                 if output.if_ is not None and not self._condition(output.if_, params, where):
                     continue
                 if output.from_ not in refs:
@@ -296,9 +302,10 @@ class Expander:
                 f"`{what}` must be at least 1, got {value}", "use `if` to leave a step out"
             )
         if value > self.node_limit:
-            raise where.error(
-                f"`{what}` of {value:,} would exceed the limit of {self.node_limit:,} nodes"
-            )
+            raise NodeLimitError(
+                f"`{what}` of {value:,} would exceed the limit of {self.node_limit:,} layers",
+                hint="raise the limit with --max-nodes if this is intended",
+            ).located(where.loc, where.path)
         return value
 
     def _call(self, step: Step, x: str, frame: _Frame, where: _Where) -> str:
@@ -398,6 +405,16 @@ class Expander:
             return where.error(f"`{op.name}` has no attribute `{attr}`", hint, loc)
         if err["type"] == "missing":
             return where.error(f"`{op.name}` needs the attribute `{attr}`")
+        if err["type"] == "literal_error":
+            choices = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+            given = err.get("input")
+            if len(choices) > 4:
+                return where.error(
+                    f"`{op.name}` attribute `{attr}`: {given!r} is not one of its "
+                    f"{len(choices)} accepted values",
+                    did_you_mean(str(given), choices) or "see `archspec schema` for the list",
+                    loc,
+                )
         message = err["msg"].removeprefix("Value error, ")
         return where.error(
             f"`{op.name}` attribute `{attr}`: {message}, got {err.get('input')!r}", loc=loc
@@ -612,7 +629,12 @@ def resolve_top_params(
                 hint=did_you_mean(name, spec.params) or f"its parameters: {known}",
                 file=file,
             )
-        given[name] = (value, None)
+        try:
+            given[name] = (spec.params[name].param_type.check(value), None)
+        except ValueError as exc:
+            raise SpecError(
+                f"`{name}` of `{spec.name}`: {exc}", path=f"--set {name}", file=file
+            ) from None
     where = _Where(None, "params")
     try:
         return bind_params(spec.params, given, where, what=f"`{spec.name}`")
@@ -628,11 +650,15 @@ def expand(
     *,
     file: str | None = None,
     node_limit: int = DEFAULT_NODE_LIMIT,
+    raw: Any = None,
 ) -> Graph:
-    """The IR graph of ``spec`` with the given top-level parameter values."""
+    """The IR graph of ``spec`` with the given top-level parameter values.
+
+    ``raw`` is the loaded document, if at hand, so errors in top-level fields get a line.
+    """
     params = resolve_top_params(spec, overrides or {}, file=file)
     with gc_paused():
-        return Expander(spec, node_limit=node_limit).run(params)
+        return Expander(spec, node_limit=node_limit, raw=raw).run(params)
 
 
 @contextlib.contextmanager

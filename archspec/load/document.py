@@ -9,6 +9,7 @@ keeps the position of the file it came from, so errors point at the right file.
 
 from __future__ import annotations
 
+import contextvars
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from archspec.load.yaml_source import PosDict, PosList, loc_of, locate, read_yam
 from archspec.spec.models import BlockLibrary, Spec
 
 MAX_INCLUDE_DEPTH = 16
+#: the files being resolved, outermost first, to report include cycles where they close
+_STACK: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar("stack", default=())
 
 
 def format_path(path: tuple[Any, ...]) -> str:
@@ -119,7 +122,7 @@ def _allowed_fields(model: type[BaseModel], path: tuple[Any, ...], raw: Any) -> 
 
 def _check_mapping(raw: Any, file: str, what: str) -> PosDict:
     if not isinstance(raw, PosDict):
-        kind = "a list" if isinstance(raw, PosList) else f"a {type(raw).__name__} value"
+        kind = "a list" if isinstance(raw, PosList) else f"the plain value `{raw}`"
         raise SpecError(
             f"{what} must be a YAML mapping (`archspec: 1`, `name: ...`, ...), not {kind}",
             loc=loc_of(raw),
@@ -149,6 +152,9 @@ def _relative(base_file: Path, target: Any, raw: PosDict, key: Any, index: int |
     path = (base_file.parent / target).resolve()
     if not path.is_file():
         raise SpecError(f"`{target}` does not exist (looked for {path})", loc=where, path=path_text)
+    if path in _STACK.get():
+        chain = " -> ".join(p.name for p in (*_STACK.get(), path))
+        raise SpecError(f"files include each other in a cycle: {chain}", loc=where, path=path_text)
     return path
 
 
@@ -239,14 +245,19 @@ def _extend(base: PosDict, child: PosDict) -> PosDict:
 
 
 def _resolve(path: Path, stack: tuple[Path, ...], *, library: bool = False) -> PosDict:
-    if path in stack:
-        chain = " -> ".join(p.name for p in (*stack, path))
-        raise SpecError(f"files include each other in a cycle: {chain}", file=str(path))
     if len(stack) >= MAX_INCLUDE_DEPTH:
         raise SpecError(f"`extends`/`imports` nest deeper than {MAX_INCLUDE_DEPTH}", file=str(path))
     shown = _display(path)
     raw = _check_mapping(read_yaml_file(shown), shown, "a block library" if library else "a spec")
     stack = (*stack, path)
+    token = _STACK.set(stack)
+    try:
+        return _resolve_in(raw, path, stack, library)
+    finally:
+        _STACK.reset(token)
+
+
+def _resolve_in(raw: PosDict, path: Path, stack: tuple[Path, ...], library: bool) -> PosDict:
     raw = _with_imports(raw, path, stack)
     if library:
         _validate(raw, BlockLibrary)

@@ -182,6 +182,12 @@ def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecError:
             "inside `{...}` or `[...]`, quote expressions that use brackets or commas: "
             '`kernel_size: "$sizes[0]"`'
         )
+    elif "\t" in line:
+        hint = "YAML does not allow tabs for indentation; use spaces"
+    elif "expected key" in str(problem) or "block end" in str(problem):
+        hint = "check this line's indentation against the lines above it"
+    elif "mapping values are not allowed" in str(problem):
+        hint = "a `key: value` stands where a plain value was expected; check the indentation"
     return SpecError(message, loc=_mark(file, mark), file=file, hint=hint)
 
 

@@ -94,6 +94,10 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Mod: _mod,
     ast.Pow: _pow,
 }
+_SYMBOLS = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+    ast.Mod: "%", ast.Pow: "**",
+}  # fmt: skip
 _CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
@@ -176,10 +180,11 @@ class _Evaluator:
             return op(left, right)
         except ExprError:
             raise
-        except (TypeError, ValueError, OverflowError) as exc:
+        except (TypeError, ValueError, OverflowError):
+            symbol = _SYMBOLS.get(type(node.op), type(node.op).__name__)
             raise ExprError(
-                f"cannot apply `{ast.unparse(node.op).strip() or _describe(node.op)}` to "
-                f"{_type_name(left)} and {_type_name(right)} ({exc})"
+                f"cannot apply `{symbol}` to {_type_name(left)} ({_short(left)}) and "
+                f"{_type_name(right)} ({_short(right)})"
             ) from None
 
     def _UnaryOp(self, node: ast.UnaryOp, d: int) -> Any:
@@ -269,6 +274,11 @@ def _describe(node: ast.AST) -> str:
         return ast.unparse(node) or type(node).__name__
     except Exception:  # noqa: BLE001 - only used to word an error message
         return type(node).__name__
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else text[:27] + "..."
 
 
 def _type_name(value: Any) -> str:
