@@ -68,7 +68,8 @@ class SpecError(Exception):
         if self.context:
             text = f"{text} ({self.context})"
         parts.append(text)
-        return ": ".join(parts)
+        # one line, always: a spec's own text (a key, a path) may hold line breaks
+        return ": ".join(parts).replace("\r", "\\r").replace("\n", "\\n")
 
     def __str__(self) -> str:
         return self.format()

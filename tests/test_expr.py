@@ -100,3 +100,34 @@ def test_arbitrary_text_never_escapes_the_sandbox(text):
     except ExprError:
         return
     assert value is None or isinstance(value, bool | int | float | str | list)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$().__class__.__bases__[0].__subclasses__()",
+        "$[c for c in ().__class__.__bases__]",
+        "${open('/etc/passwd')}",
+        "conv${__import__('os').system('true')}",
+        "$__builtins__",
+        "$globals()",
+        "$eval('1')",
+        "$exec('import os')",
+        "$getattr(1, 'real')",
+        "$'{0.__class__}'.format(1)",
+        "$f'{width}'",
+        "$(lambda: 1)()",
+        "$[*filters]",
+        "${'a' * 10 ** 9}",
+        "$[0] * 10 ** 9",
+        "$2 ** 10 ** 10",
+        "$9 ** 9 ** 9",
+        "$" + "[" * 120 + "1" + "]" * 120,
+        "$" + "-" * 400 + "1",
+        "$filters[::0]",
+        "$max([1] * 20000)",
+    ],
+)
+def test_escape_attempts_fail_cleanly(text):
+    with pytest.raises(ExprError):
+        resolve(text, NAMES)

@@ -218,6 +218,10 @@ def _normalise_step(raw: Any) -> Any:
         raise ValueError(f"`{callee}` is not an op or block name")
     extra = {k: raw[k] for k in STEP_KEYS if k in raw}
     if callee == "stages":
+        if not isinstance(raw[callee], dict):
+            raise ValueError(
+                "`stages` takes a mapping: `{block: ..., repeats: [...], args: {...}}`"
+            )
         if "repeat" in extra or "name" in extra:
             raise ValueError("`stages` takes `name` and repeat counts inside its mapping")
         out = {"kind": "stages", "stages": raw[callee]}
