@@ -40,7 +40,7 @@ Expr = Annotated[str, Field(pattern=r"^\$", description="An expression such as `
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- params
