@@ -35,15 +35,45 @@ class LayerStats:
 
 
 @dataclass
-class ScopeStats:
-    """A stage or block: the sum of the layers inside it."""
+class Totals:
+    """Summed figures of a group of layers (a scope, a stage, a whole model)."""
 
-    name: str
-    scopes: tuple[str, ...]
     layers: int = 0
     trainable_params: int = 0
     non_trainable_params: int = 0
     macs: int | None = 0
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    def add(self, layer: LayerStats, count: bool = True) -> None:
+        self.layers += int(count)
+        self.trainable_params += layer.trainable_params
+        self.non_trainable_params += layer.non_trainable_params
+        self.macs = _add_macs(self.macs, layer.macs)
+
+    def merge(self, other: Totals) -> None:
+        self.layers += other.layers
+        self.trainable_params += other.trainable_params
+        self.non_trainable_params += other.non_trainable_params
+        self.macs = _add_macs(self.macs, other.macs)
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "macs": self.macs,
+        }
+
+
+@dataclass
+class ScopeStats(Totals):
+    """A stage or block: the sum of the layers inside it."""
+
+    name: str = ""
+    scopes: tuple[str, ...] = ()
     output_shape: Shape = ()
     first: int = 0  # index of its first layer, to keep the model's order
     last: int = -1  # index of its last layer, whose shape is the scope's output shape
@@ -52,30 +82,18 @@ class ScopeStats:
     def depth(self) -> int:
         return len(self.scopes)
 
-    @property
-    def params(self) -> int:
-        return self.trainable_params + self.non_trainable_params
-
 
 @dataclass
 class Analysis:
     name: str
     layers: list[LayerStats]
     scopes: list[ScopeStats]
-    totals: ScopeStats = field(default_factory=lambda: ScopeStats("total", ()))
+    totals: ScopeStats = field(default_factory=lambda: ScopeStats(name="total"))
 
     def to_json(self) -> dict[str, Any]:
-        def totals(s: ScopeStats) -> dict[str, Any]:
-            return {
-                "params": s.params,
-                "trainable_params": s.trainable_params,
-                "non_trainable_params": s.non_trainable_params,
-                "macs": s.macs,
-            }
-
         return {
             "name": self.name,
-            "totals": totals(self.totals),
+            "totals": self.totals.figures(),
             "layers": [
                 {
                     "name": layer.name,
@@ -97,7 +115,7 @@ class Analysis:
                     "depth": s.depth,
                     "layers": s.layers,
                     "output_shape": list(s.output_shape),
-                    **totals(s),
+                    **s.figures(),
                 }
                 for s in self.scopes
             ],
@@ -149,13 +167,13 @@ def analyse(graph: Graph) -> Analysis:
 def _analyse(graph: Graph) -> Analysis:
     layers = layer_stats(graph)
     scopes: dict[tuple[str, ...], ScopeStats] = {}
-    total = ScopeStats(graph.name, ())
+    total = ScopeStats(name=graph.name)
     for index, layer in enumerate(layers):
         # each layer is added to its innermost scope; parents are summed once below
         for depth in range(1, len(layer.scopes) + 1):
             key = layer.scopes[:depth]
             if key not in scopes:
-                scopes[key] = ScopeStats("_".join(key), key, first=index)
+                scopes[key] = ScopeStats(name="_".join(key), scopes=key, first=index)
         if layer.scopes:
             _accumulate(scopes[layer.scopes], layer, index)
         _accumulate(total, layer, index, count=layer.op != "input")
@@ -168,17 +186,11 @@ def _analyse(graph: Graph) -> Analysis:
 
 
 def _merge(parent: ScopeStats, child: ScopeStats) -> None:
-    parent.layers += child.layers
-    parent.trainable_params += child.trainable_params
-    parent.non_trainable_params += child.non_trainable_params
-    parent.macs = _add_macs(parent.macs, child.macs)
+    parent.merge(child)
     if child.last > parent.last:
         parent.last, parent.output_shape = child.last, child.output_shape
 
 
 def _accumulate(scope: ScopeStats, layer: LayerStats, index: int, count: bool = True) -> None:
-    scope.layers += int(count)
-    scope.trainable_params += layer.trainable_params
-    scope.non_trainable_params += layer.non_trainable_params
-    scope.macs = _add_macs(scope.macs, layer.macs)
+    scope.add(layer, count)
     scope.output_shape, scope.last = layer.output_shape, index

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from archspec.analysis.stats import LayerStats, layer_stats
+from archspec.analysis.stats import LayerStats, Totals, layer_stats
 from archspec.ir.graph import Graph, Node
 
 #: fraction of the smaller graph's layer names that must be shared to pair by name
@@ -56,31 +56,6 @@ def _jsonable(value: Any) -> Any:
 
 
 @dataclass
-class Figures:
-    params: int = 0
-    trainable_params: int = 0
-    non_trainable_params: int = 0
-    macs: int | None = 0
-    layers: int = 0
-
-    def add(self, s: LayerStats) -> None:
-        self.params += s.params
-        self.trainable_params += s.trainable_params
-        self.non_trainable_params += s.non_trainable_params
-        self.macs = None if self.macs is None or s.macs is None else self.macs + s.macs
-        self.layers += 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "params": self.params,
-            "trainable_params": self.trainable_params,
-            "non_trainable_params": self.non_trainable_params,
-            "macs": self.macs,
-            "layers": self.layers,
-        }
-
-
-@dataclass
 class Diff:
     """The result of :func:`diff`."""
 
@@ -89,8 +64,8 @@ class Diff:
     alignment: str
     pairs: list[tuple[str, str]]
     changes: list[Change]
-    totals: dict[str, Figures]
-    stages: list[tuple[str, Figures, Figures]] = field(default_factory=list)
+    totals: dict[str, Totals]
+    stages: list[tuple[str, Totals, Totals]] = field(default_factory=list)
 
     @property
     def identical(self) -> bool:
@@ -102,12 +77,16 @@ class Diff:
             "a": self.a,
             "b": self.b,
             "alignment": self.alignment,
-            "totals": {side: f.to_json() for side, f in self.totals.items()},
+            "totals": {side: _figures(f) for side, f in self.totals.items()},
             "stages": [
-                {"name": name, "a": fa.to_json(), "b": fb.to_json()} for name, fa, fb in self.stages
+                {"name": name, "a": _figures(fa), "b": _figures(fb)} for name, fa, fb in self.stages
             ],
             "changes": [c.to_json() for c in self.changes],
         }
+
+
+def _figures(totals: Totals) -> dict[str, Any]:
+    return {**totals.figures(), "layers": totals.layers}
 
 
 # ---------------------------------------------------------------------------- alignment
@@ -252,9 +231,9 @@ def _unpaired(graph: Graph, names: list[str], kind: str) -> list[Change]:
 
 def _stage_figures(
     graph: Graph, stats: list[LayerStats], scope_of: dict[str, tuple[str, ...]]
-) -> tuple[dict[str, Figures], Figures]:
-    stages: dict[str, Figures] = defaultdict(Figures)
-    total = Figures()
+) -> tuple[dict[str, Totals], Totals]:
+    stages: dict[str, Totals] = defaultdict(Totals)
+    total = Totals()
     for s in stats:
         if s.op == "input":
             continue
@@ -288,7 +267,7 @@ def diff(a: Graph, b: Graph, *, a_label: str | None = None, b_label: str | None 
     stages_a, total_a = _stage_figures(a, stats_a, {})
     stages_b, total_b = _stage_figures(b, stats_b, scope_of_b)
     names = list(dict.fromkeys([*stages_a, *stages_b]))
-    stages = [(n, stages_a.get(n, Figures()), stages_b.get(n, Figures())) for n in names]
+    stages = [(n, stages_a.get(n, Totals()), stages_b.get(n, Totals())) for n in names]
     return Diff(
         a_label or a.name,
         b_label or b.name,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from archspec.compare.diff import Change, Diff, Figures
+from archspec.analysis.stats import Totals
+from archspec.compare.diff import Change, Diff
 
 _SYMBOL = {"added": "+", "removed": "-", "repeats": "#"}
 _STYLE = {"added": "green", "removed": "red", "repeats": "cyan"}
@@ -69,7 +70,7 @@ def render(result: Diff) -> Any:
     for title in ("params a", "params b", "delta", "MACs a", "MACs b", "delta"):
         table.add_column(title, justify="right", no_wrap=True)
 
-    def row(name: str, fa: Figures, fb: Figures, style: str | None = None) -> None:
+    def row(name: str, fa: Totals, fb: Totals, style: str | None = None) -> None:
         table.add_row(
             name, _num(fa.params), _num(fb.params), _delta(fa.params, fb.params),
             _num(fa.macs), _num(fb.macs), _delta(fa.macs, fb.macs), style=style,
