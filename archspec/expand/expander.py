@@ -20,12 +20,12 @@ from pydantic import ValidationError
 
 from archspec.errors import Loc, SpecError, did_you_mean
 from archspec.ir.graph import Graph, Node, Source
+from archspec.load.document import first_error
 from archspec.load.yaml_source import PosDict, loc_of, locate
 from archspec.ops import REGISTRY, OpDef
 from archspec.ops.shapes import ShapeError, fmt
-from archspec.spec.expr import ExprError, resolve, resolve_deep
+from archspec.spec.expr import ExprError, resolve_deep
 from archspec.spec.models import STEP_KEYS, BlockDef, Branch, ParamDecl, Spec, StagesDef, Step
-from archspec.spec.params import ParamType
 
 #: Largest number of nodes an expanded graph may have.
 DEFAULT_NODE_LIMIT = 100_000
@@ -35,6 +35,9 @@ INPUT_NAME = "input_layer"
 
 class NodeLimitError(SpecError):
     """The expanded graph would exceed the node limit."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, hint="raise the limit with --max-nodes if this is intended")
 
 
 @dataclass
@@ -59,17 +62,6 @@ class Scope:
 
 
 @dataclass(frozen=True)
-class _Where:
-    """Position and instance path of the thing being expanded, for error messages."""
-
-    loc: Loc | None
-    path: str
-
-    def error(self, message: str, hint: str | None = None, loc: Loc | None = None) -> SpecError:
-        return SpecError(message, loc=loc or self.loc, path=self.path, hint=hint)
-
-
-@dataclass(frozen=True)
 class _Frame:
     """What a step sees: parameter values, its naming scope and the nodes it may name.
 
@@ -85,7 +77,7 @@ class _Frame:
         return _Frame({**self.names, **extra}, self.scope, self.refs)
 
 
-def _expr(value: Any, names: Mapping[str, Any], where: _Where, loc: Loc | None = None) -> Any:
+def _expr(value: Any, names: Mapping[str, Any], where: Source, loc: Loc | None = None) -> Any:
     try:
         return resolve_deep(value, names)
     except ExprError as exc:
@@ -93,15 +85,19 @@ def _expr(value: Any, names: Mapping[str, Any], where: _Where, loc: Loc | None =
 
 
 def _evaluate_args(
-    args: Mapping[str, Any] | None, names: Mapping[str, Any], where: _Where
+    args: Mapping[str, Any] | None,
+    names: Mapping[str, Any],
+    where: Source,
+    *,
+    skip: tuple[str, ...] = STEP_KEYS,
 ) -> dict[str, tuple[Any, Loc | None]]:
-    """Evaluate a call's arguments (step keys left out), keeping each one's position."""
+    """Evaluate a call's arguments (``skip``: the step keys), keeping each one's position."""
     if not args:
         return {}
     given: dict[str, tuple[Any, Loc | None]] = {}
     locs = args.value_locs if isinstance(args, PosDict) else {}
     for key, value in args.items():
-        if key in STEP_KEYS:
+        if key in skip:
             continue
         loc = locs.get(key, where.loc)
         # literals are by far the commonest arguments: no need to walk them
@@ -109,12 +105,6 @@ def _evaluate_args(
             value = _expr(value, names, where, loc)
         given[key] = (value, loc)
     return given
-
-
-def _first_error(exc: ValidationError) -> Any:
-    """The most telling error: an unknown key (a typo) explains a missing one, not vice versa."""
-    errors = exc.errors(include_url=False)
-    return min(errors, key=lambda e: 0 if e["type"] == "extra_forbidden" else 1)
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -134,7 +124,7 @@ def parse_override(text: str) -> tuple[str, Any]:
 def bind_params(
     decls: Mapping[str, ParamDecl],
     given: Mapping[str, tuple[Any, Loc | None]],
-    where: _Where,
+    where: Source,
     *,
     what: str,
     base_names: Mapping[str, Any] | None = None,
@@ -180,11 +170,11 @@ class Expander:
     def run(self, params: Mapping[str, Any]) -> Graph:
         spec = self.spec
         refs: dict[str, str] = {}
-        top = _Where(None, "")
+        top = Source(None, "")
         shapes = {INPUT_NAME: spec.input} if spec.input is not None else dict(spec.inputs or {})
         for name, shape in shapes.items():
             key = ("input",) if spec.input is not None else ("inputs", name)
-            where = _Where(locate(self.raw, key), ".".join(key))
+            where = Source(locate(self.raw, key), ".".join(key))
             value = _expr(shape, params, where)
             if (
                 not isinstance(value, list)
@@ -213,7 +203,7 @@ class Expander:
             outputs.append(out)
         else:
             for i, output in enumerate(spec.outputs):
-                where = _Where(locate(self.raw, ("outputs", i)), f"outputs[{i}]")
+                where = Source(locate(self.raw, ("outputs", i)), f"outputs[{i}]")
                 if output.if_ is not None and not self._condition(output.if_, params, where):
                     continue
                 if output.from_ not in refs:
@@ -252,7 +242,7 @@ class Expander:
         return x
 
     def _step(self, step: Step, x: str, frame: _Frame, path: str) -> str:
-        where = _Where(step.loc, path)
+        where = Source(step.loc, path)
         if frame.scope.prefix:
             return self._step_in(step, x, frame, where)
         try:
@@ -261,7 +251,7 @@ class Expander:
             # the whole model is too big: point at the top-level step that overflows it
             raise exc.located(where.loc, where.path) from None
 
-    def _step_in(self, step: Step, x: str, frame: _Frame, where: _Where) -> str:
+    def _step_in(self, step: Step, x: str, frame: _Frame, where: Source) -> str:
         frame = frame.bind(in_shape=list(self.graph.nodes[x].shape))
         if step.if_ is not None and not self._condition(step.if_, frame.names, where):
             return x
@@ -282,18 +272,15 @@ class Expander:
     def _project(self, per_repeat: int, remaining: int) -> None:
         """Refuse at once a repeat whose remaining copies would pass the node limit."""
         if len(self.graph.nodes) + per_repeat * remaining > self.node_limit:
-            raise NodeLimitError(
-                f"the model would expand to more than {self.node_limit:,} layers",
-                hint="raise the limit with --max-nodes if this is intended",
-            )
+            raise NodeLimitError(f"the model would expand to more than {self.node_limit:,} layers")
 
-    def _condition(self, expr: Any, names: Mapping[str, Any], where: _Where) -> bool:
+    def _condition(self, expr: Any, names: Mapping[str, Any], where: Source) -> bool:
         value = _expr(expr, names, where)
         if not isinstance(value, bool):
             raise where.error(f"`if` needs true or false, got {value!r}")
         return value
 
-    def _count(self, expr: Any, names: Mapping[str, Any], where: _Where, what: str) -> int:
+    def _count(self, expr: Any, names: Mapping[str, Any], where: Source, what: str) -> int:
         value = _expr(expr, names, where)
         if not isinstance(value, int) or isinstance(value, bool):
             raise where.error(f"`{what}` needs a whole number, got {value!r}")
@@ -303,12 +290,11 @@ class Expander:
             )
         if value > self.node_limit:
             raise NodeLimitError(
-                f"`{what}` of {value:,} would exceed the limit of {self.node_limit:,} layers",
-                hint="raise the limit with --max-nodes if this is intended",
+                f"`{what}` of {value:,} would exceed the limit of {self.node_limit:,} layers"
             ).located(where.loc, where.path)
         return value
 
-    def _call(self, step: Step, x: str, frame: _Frame, where: _Where) -> str:
+    def _call(self, step: Step, x: str, frame: _Frame, where: Source) -> str:
         callee = step.call or ""
         op = REGISTRY.get(callee)
         if op is not None:
@@ -329,7 +315,7 @@ class Expander:
         local = self._name(step.name, frame.names, where)
         return self._invoke(callee, given, x, frame.scope, local, where)
 
-    def _name(self, template: str | None, names: Mapping[str, Any], where: _Where) -> str | None:
+    def _name(self, template: str | None, names: Mapping[str, Any], where: Source) -> str | None:
         if template is None or "$" not in template:
             return template
         value = _expr(template, names, where)
@@ -339,7 +325,7 @@ class Expander:
 
     # ------------------------------------------------------------------ ops
 
-    def _op(self, op: OpDef, step: Step, x: str, frame: _Frame, where: _Where) -> str:
+    def _op(self, op: OpDef, step: Step, x: str, frame: _Frame, where: Source) -> str:
         args = step.args
         if args is None or isinstance(args, dict):
             given = _evaluate_args(args, frame.names, where)
@@ -371,11 +357,9 @@ class Expander:
         local = self._name(step.name, frame.names, where)
         name = scope.full(scope.local(local if local is not None else op.name, local is not None))
         shape = self._shape(op, model, inputs, where)
-        return self._add(
-            Node(name, op.name, model, inputs, Source(where.loc, where.path), scope.prefix, shape)
-        )
+        return self._add(Node(name, op.name, model, inputs, where, scope.prefix, shape))
 
-    def _shape(self, op: OpDef, attrs: Any, inputs: list[str], where: _Where) -> tuple:
+    def _shape(self, op: OpDef, attrs: Any, inputs: list[str], where: Source) -> tuple:
         nodes = [self.graph.nodes[i] for i in inputs]
         try:
             return op.shape(attrs, [n.shape for n in nodes])
@@ -392,9 +376,9 @@ class Expander:
             raise where.error(message) from None
 
     def _attr_error(
-        self, exc: ValidationError, op: OpDef, where: _Where, locs: Mapping[str, Loc | None]
+        self, exc: ValidationError, op: OpDef, where: Source, locs: Mapping[str, Loc | None]
     ) -> SpecError:
-        err = _first_error(exc)
+        err = first_error(exc)
         attr = next((k for k in err["loc"] if isinstance(k, str)), None)
         loc = locs.get(attr) if attr else None
         if err["type"] == "extra_forbidden":
@@ -429,21 +413,22 @@ class Expander:
         x: str,
         scope: Scope,
         local: str | None,
-        where: _Where,
+        where: Source,
     ) -> str:
         block: BlockDef = self.spec.blocks[block_name]
+        in_shape = list(self.graph.nodes[x].shape)
         values = bind_params(
             block.params,
             given,
             where,
             what=f"block `{block_name}`",
-            base_names={"in_shape": list(self.graph.nodes[x].shape)},
+            base_names={"in_shape": in_shape},
         )
         inner = scope.child(
             scope.local(local if local is not None else block_name, local is not None)
         )
         # a block body sees its parameters and the shape of its input
-        frame = _Frame({**values, "in_shape": list(self.graph.nodes[x].shape)}, inner, {"input": x})
+        frame = _Frame({**values, "in_shape": in_shape}, inner, {"input": x})
         path = f"{where.path}.{block_name}"
         try:
             if block.layers is not None:
@@ -460,18 +445,18 @@ class Expander:
             raise
 
     def _graph(
-        self, branches: Mapping[str, Branch], x: str, frame: _Frame, path: str, where: _Where
+        self, branches: Mapping[str, Branch], x: str, frame: _Frame, path: str, where: Source
     ) -> str:
         """Expand branches in dependency order; each adds its name to ``frame.refs``."""
         refs = frame.refs
         # the order and positions depend only on the definition: work them out once
         plan = self._plans.get(id(branches))
         if plan is None:
-            order = self._branch_order(branches, refs, path, where)
+            order = self._branch_order(branches, path, where)
             plan = self._plans[id(branches)] = [(n, loc_of(branches[n]._raw)) for n in order]
         for name, loc in plan:
             branch = branches[name]
-            bwhere = _Where(loc or where.loc, f"{path}.{name}")
+            bwhere = Source(loc or where.loc, f"{path}.{name}")
             if branch.from_ not in refs:
                 raise bwhere.error(
                     f"branch `{name}` starts from `{branch.from_}`, which is not a node here",
@@ -483,9 +468,7 @@ class Expander:
             refs[name] = self._sequence(steps, refs[branch.from_], frame, bwhere.path)
         return refs[list(branches)[-1]]
 
-    def _branch_order(
-        self, branches: Mapping[str, Branch], refs: Mapping[str, str], path: str, where: _Where
-    ) -> list[str]:
+    def _branch_order(self, branches: Mapping[str, Branch], path: str, where: Source) -> list[str]:
         """Branches ordered so each follows those it reads; otherwise in declaration order."""
         deps: dict[str, list[str]] = {}
         for name, branch in branches.items():
@@ -524,7 +507,7 @@ class Expander:
 
     # ------------------------------------------------------------------ stages
 
-    def _stages(self, sd: StagesDef, x: str, frame: _Frame, where: _Where) -> str:
+    def _stages(self, sd: StagesDef, x: str, frame: _Frame, where: Source) -> str:
         names, scope = frame.names, frame.scope
         block_name = _expr(sd.block, names, where)
         if block_name not in self.spec.blocks:
@@ -539,11 +522,6 @@ class Expander:
                 f"`repeats` needs a list of counts, one per stage, got {repeats_value!r}"
             )
         counts = [self._count(r, names, where, "repeats") for r in repeats_value]
-        total = sum(counts)
-        if total > self.node_limit:
-            raise where.error(
-                f"{total:,} repeats would exceed the limit of {self.node_limit:,} nodes"
-            )
         stage_template = "stage${stage}" if sd.name is None else sd.name
         block_template = "block${index}" if sd.block_name is None else sd.block_name
         before = len(self.graph.nodes)
@@ -554,14 +532,14 @@ class Expander:
             )
             for index in range(1, count + 1):
                 here = {**stage_names, "index": index}
-                rwhere = _Where(where.loc, f"{where.path}.stages[{s - 1}].blocks[{index - 1}]")
+                rwhere = Source(where.loc, f"{where.path}.stages[{s - 1}].blocks[{index - 1}]")
                 given = self._stage_args(sd.args, block, here, len(counts), s, rwhere)
                 if index == 1:
                     given.update(self._stage_args(sd.first, block, here, len(counts), s, rwhere))
                 local = self._name(block_template, here, rwhere) or ""
                 x = self._invoke(block_name, given, x, stage_scope, local, rwhere)
                 if s == 1 and index == 1:
-                    self._project(len(self.graph.nodes) - before, total - 1)
+                    self._project(len(self.graph.nodes) - before, sum(counts) - 1)
         return x
 
     def _stage_args(
@@ -571,25 +549,21 @@ class Expander:
         names: Mapping[str, Any],
         n: int,
         stage: int,
-        where: _Where,
+        where: Source,
     ) -> dict[str, tuple[Any, Loc | None]]:
-        given: dict[str, tuple[Any, Loc | None]] = {}
-        for key, value in args.items():
-            loc = args.loc_of(key) if isinstance(args, PosDict) else where.loc
-            resolved = _expr(value, names, where, loc)
+        """Arguments of one stage: a list of ``n`` values, where the type allows, is spread."""
+        # every key is an argument here; bind_params reports the ones that are not
+        given = _evaluate_args(args, names, where, skip=())
+        for key, (value, loc) in given.items():
             decl = block.params.get(key)
-            if decl is None:
-                given[key] = (resolved, loc)  # bind_params reports the unknown parameter
+            if decl is None or decl.param_type.matches(value):
                 continue
-            ptype: ParamType = decl.param_type
-            if ptype.matches(resolved):
-                given[key] = (resolved, loc)
-            elif isinstance(resolved, list) and len(resolved) == n:
-                given[key] = (resolved[stage - 1], loc)
+            if isinstance(value, list) and len(value) == n:
+                given[key] = (value[stage - 1], loc)
             else:
                 raise where.error(
-                    f"`{key}` needs {ptype}, or a list of {n} such values (one per stage), "
-                    f"got {resolved!r}",
+                    f"`{key}` needs {decl.param_type}, or a list of {n} such values "
+                    f"(one per stage), got {value!r}",
                     loc=loc,
                 )
         return given
@@ -607,10 +581,7 @@ class Expander:
                 hint="give one of them a different `name`",
             )
         if len(self.graph.nodes) >= self.node_limit:
-            raise NodeLimitError(
-                f"the model expands to more than {self.node_limit:,} layers",
-                hint="raise the limit with --max-nodes if this is intended",
-            )
+            raise NodeLimitError(f"the model expands to more than {self.node_limit:,} layers")
         self.graph.nodes[node.name] = node
         return node.name
 
@@ -635,7 +606,7 @@ def resolve_top_params(
             raise SpecError(
                 f"`{name}` of `{spec.name}`: {exc}", path=f"--set {name}", file=file
             ) from None
-    where = _Where(None, "params")
+    where = Source(None, "params")
     try:
         return bind_params(spec.params, given, where, what=f"`{spec.name}`")
     except SpecError as exc:
@@ -677,4 +648,4 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-__all__ = ["Expander", "Scope", "expand", "parse_override", "resolve", "resolve_top_params"]
+__all__ = ["Expander", "Scope", "expand", "parse_override", "resolve_top_params"]

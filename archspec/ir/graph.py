@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archspec.errors import Loc
+from archspec.errors import Loc, SpecError
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,10 @@ class Source:
 
     loc: Loc | None
     path: str
+
+    def error(self, message: str, hint: str | None = None, loc: Loc | None = None) -> SpecError:
+        """An error about this place (or about ``loc`` within it)."""
+        return SpecError(message, loc=loc or self.loc, path=self.path, hint=hint)
 
 
 @dataclass(slots=True)

@@ -49,11 +49,15 @@ def _alias(key: Any) -> Any:
     return {"if_": "if", "else_": "else", "from_": "from"}.get(key, key)
 
 
+def first_error(exc: ValidationError) -> Any:
+    """The most telling error: an unknown key (a typo) explains a missing one, not vice versa."""
+    errors = exc.errors(include_url=False)
+    return min(errors, key=lambda e: 0 if e["type"] == "extra_forbidden" else 1)
+
+
 def validation_error(exc: ValidationError, raw: Any, model: type[BaseModel]) -> SpecError:
     """The first pydantic error as a SpecError at the position it concerns."""
-    errors = exc.errors(include_url=False)
-    # an unknown key (a typo) explains a missing one, so it is reported first
-    err = min(errors, key=lambda e: 0 if e["type"] == "extra_forbidden" else 1)
+    err = first_error(exc)
     path = tuple(_alias(k) for k in err["loc"] if _is_path_key(k))
     loc = locate(raw, path)
     message = err["msg"].removeprefix("Value error, ")
