@@ -185,9 +185,10 @@ def _unpaired(graph: Graph, names: list[str], kind: str) -> list[Change]:
         for depth in range(1, len(node.scopes) + 1):
             by_scope[node.scopes[:depth]].append(name)
     whole = {scope for scope, members in by_scope.items() if all(m in missing for m in members)}
+    position = {name: i for i, name in enumerate(graph.nodes)}
     top = sorted(
         (s for s in whole if not any(s[:d] in whole for d in range(1, len(s)))),
-        key=lambda s: min(list(graph.nodes).index(m) for m in by_scope[s]),
+        key=lambda s: min(position[m] for m in by_scope[s]),
     )
     changes: list[Change] = []
     covered: set[str] = set()
@@ -199,11 +200,14 @@ def _unpaired(graph: Graph, names: list[str], kind: str) -> list[Change]:
             groups[(scope[:-1], match.group(1))].append((int(match.group(2)), scope))
     grouped: set[tuple[str, ...]] = set()
     for (parent, stem), members in groups.items():
-        siblings = {
-            s for s in by_scope if len(s) == len(parent) + 1 and s[:-1] == parent
-            and _NUMBERED.match(s[-1]) and _NUMBERED.match(s[-1]).group(1) == stem  # type: ignore[union-attr]
-        }  # fmt: skip
-        total = len(siblings)
+        total = sum(
+            1
+            for s in by_scope
+            if len(s) == len(parent) + 1
+            and s[:-1] == parent
+            and (m := _NUMBERED.match(s[-1])) is not None
+            and m.group(1) == stem
+        )
         kept = total - len(members)
         if kept == 0:
             continue  # nothing of the kind on the other side: plain additions or removals

@@ -30,27 +30,6 @@ def _inbound(layer: Any) -> list[Any]:
     return [t._keras_history.operation for t in nodes[0].input_tensors]
 
 
-def topological_layers(model: Any) -> list[Any]:
-    """Layers in post-order from the outputs, each input visited in order (iteratively)."""
-    order: list[Any] = []
-    seen: set[int] = set()
-    for root in (t._keras_history.operation for t in model.outputs):
-        stack: list[tuple[Any, bool]] = [(root, False)]
-        while stack:
-            layer, expanded = stack.pop()
-            if id(layer) in seen:
-                continue
-            if expanded:
-                seen.add(id(layer))
-                order.append(layer)
-                continue
-            stack.append((layer, True))
-            for parent in reversed(_inbound(layer)):
-                if id(parent) not in seen:
-                    stack.append((parent, False))
-    return order
-
-
 @functools.cache
 def _initializer_names() -> dict[str, str]:
     """Keras initializer class name -> the name a spec uses for it."""
@@ -83,7 +62,8 @@ def to_ir(model: Any) -> Graph:
     import keras
 
     graph = Graph(model.name)
-    for layer in topological_layers(model):
+    # a functional model lists its layers in topological order, inputs first
+    for layer in model.layers:
         cls = type(layer).__name__
         where = Source(None, f"{model.name}:{layer.name}")
         out_shape = tuple(layer.output.shape[1:])
