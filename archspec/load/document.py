@@ -9,7 +9,6 @@ keeps the position of the file it came from, so errors point at the right file.
 
 from __future__ import annotations
 
-import contextvars
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,6 @@ from archspec.load.yaml_source import PosDict, PosList, loc_of, locate, read_yam
 from archspec.spec.models import BlockLibrary, Spec
 
 MAX_INCLUDE_DEPTH = 16
-#: the files being resolved, outermost first, to report include cycles where they close
-_STACK: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar("stack", default=())
 
 
 def format_path(path: tuple[Any, ...]) -> str:
@@ -66,7 +63,7 @@ def validation_error(exc: ValidationError, raw: Any, model: type[BaseModel]) -> 
         key = path[-1] if path else "?"
         message = f"unknown field `{key}`"
         parent = _walk(raw, path[:-1])
-        allowed = _allowed_fields(model, path[:-1], raw)
+        allowed = _allowed_fields(model, path[:-1])
         if allowed:
             hint = did_you_mean(str(key), allowed)
             if hint is None:
@@ -77,10 +74,6 @@ def validation_error(exc: ValidationError, raw: Any, model: type[BaseModel]) -> 
         message = f"missing required field `{path[-1]}`" if path else "missing field"
         path = path[:-1]
         loc = locate(raw, path)
-    elif err["type"] == "literal_error" and path and path[-1] == "archspec":
-        message = (
-            f"unsupported format version {err.get('input')!r}; this archspec reads `archspec: 1`"
-        )
     return SpecError(message, loc=loc, path=format_path(path) or None, hint=hint)
 
 
@@ -94,7 +87,7 @@ def _walk(raw: Any, path: tuple[Any, ...]) -> Any:
     return node
 
 
-def _allowed_fields(model: type[BaseModel], path: tuple[Any, ...], raw: Any) -> list[str]:
+def _allowed_fields(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
     """Field names allowed in the mapping at ``path`` (best effort, for hints only)."""
     from archspec.spec import models as m
 
@@ -147,7 +140,10 @@ def _check_mapping(raw: Any, file: str, what: str) -> PosDict:
     return raw
 
 
-def _relative(base_file: Path, target: Any, raw: PosDict, key: Any, index: int | None) -> Path:
+def _relative(
+    base_file: Path, target: Any, raw: PosDict, key: Any, index: int | None, stack: tuple[Path, ...]
+) -> Path:
+    """The file ``target`` names, relative to ``base_file``; missing files and cycles are errors."""
     container = raw[key]
     where = container.loc_of(index) if isinstance(container, PosList) else raw.loc_of(key)
     path_text = f"{key}[{index}]" if index is not None else str(key)
@@ -156,121 +152,103 @@ def _relative(base_file: Path, target: Any, raw: PosDict, key: Any, index: int |
     path = (base_file.parent / target).resolve()
     if not path.is_file():
         raise SpecError(f"`{target}` does not exist (looked for {path})", loc=where, path=path_text)
-    if path in _STACK.get():
-        chain = " -> ".join(p.name for p in (*_STACK.get(), path))
+    if path in stack:
+        chain = " -> ".join(p.name for p in (*stack, path))
         raise SpecError(f"files include each other in a cycle: {chain}", loc=where, path=path_text)
     return path
 
 
-def _merge_named(
-    into: PosDict, key: str, entries: PosDict, *, origin: str, clash: str | None
-) -> None:
+def _merge_named(into: PosDict, key: str, entries: PosDict) -> None:
+    """Add the named entries (blocks) of ``entries`` to ``into[key]``, with their positions."""
     target = into.get(key)
     if not isinstance(target, PosDict):
-        fresh = PosDict()
-        fresh.loc = entries.loc
-        into[key] = target = fresh
-    for name, value in entries.items():
-        if clash and name in target:
+        target = PosDict()
+        target.loc = entries.loc
+        into[key] = target
+    for name in entries:
+        target.put(name, entries)
+
+
+class _Resolver:
+    """Follows ``extends`` and ``imports`` for one load, reading each library once."""
+
+    def __init__(self) -> None:
+        self.libraries: dict[Path, PosDict] = {}
+
+    def resolve(self, path: Path, stack: tuple[Path, ...], *, library: bool = False) -> PosDict:
+        if library and path in self.libraries:
+            return self.libraries[path]
+        if len(stack) >= MAX_INCLUDE_DEPTH:
             raise SpecError(
-                f"block `{name}` is defined both in {origin} and in {clash}",
-                loc=entries.key_locs.get(name),
-                path=f"{key}.{name}",
+                f"`extends`/`imports` nest deeper than {MAX_INCLUDE_DEPTH}", file=str(path)
             )
-        target[name] = value
-        target.key_locs[name] = entries.key_locs.get(name)
-        target.value_locs[name] = entries.value_locs.get(name)
-
-
-def _with_imports(raw: PosDict, file: Path, stack: tuple[Path, ...]) -> PosDict:
-    imports = raw.get("imports")
-    if imports is None:
+        shown = _display(path)
+        what = "a block library" if library else "a spec"
+        raw = _check_mapping(read_yaml_file(shown), shown, what)
+        stack = (*stack, path)
+        raw = self._with_imports(raw, path, stack)
+        if library:
+            _validate(raw, BlockLibrary)
+            self.libraries[path] = raw
+            return raw
+        if "extends" in raw:
+            base_path = _relative(path, raw["extends"], raw, "extends", None, stack)
+            raw = _extend(self.resolve(base_path, stack), raw)
         return raw
-    if not isinstance(imports, PosList):
-        raise SpecError(
-            "`imports` is a list of block library files", loc=raw.loc_of("imports"), path="imports"
-        )
-    own = raw.get("blocks")
-    imported = PosDict()
-    imported.loc = raw.loc
-    for i, target in enumerate(imports):
-        lib_path = _relative(file, target, raw, "imports", i)
-        lib = _resolve(lib_path, stack, library=True)
-        blocks = lib.get("blocks")
-        if isinstance(blocks, PosDict):
-            _merge_named(imported, "blocks", blocks, origin=str(lib_path), clash=None)
-    merged = PosDict(raw)
-    merged.loc, merged.key_locs, merged.value_locs = (
-        raw.loc,
-        dict(raw.key_locs),
-        dict(raw.value_locs),
-    )
-    if isinstance(own, PosDict):
-        for name in own:
-            if name in imported.get("blocks", {}):
-                raise SpecError(
-                    f"block `{name}` is defined here and also imported; rename one of them",
-                    loc=own.key_locs.get(name),
-                    path=f"blocks.{name}",
-                )
-        _merge_named(imported, "blocks", own, origin=str(file), clash=None)
-    if "blocks" in imported:
-        merged["blocks"] = imported["blocks"]
-        merged.value_locs.setdefault("blocks", imported["blocks"].loc)
-    del merged["imports"]
-    return merged
+
+    def _with_imports(self, raw: PosDict, file: Path, stack: tuple[Path, ...]) -> PosDict:
+        imports = raw.get("imports")
+        if imports is None:
+            return raw
+        if not isinstance(imports, PosList):
+            raise SpecError(
+                "`imports` is a list of block library files",
+                loc=raw.loc_of("imports"),
+                path="imports",
+            )
+        imported = PosDict()
+        for i, target in enumerate(imports):
+            lib_path = _relative(file, target, raw, "imports", i, stack)
+            blocks = self.resolve(lib_path, stack, library=True).get("blocks")
+            if isinstance(blocks, PosDict):
+                _merge_named(imported, "blocks", blocks)
+        own = raw.get("blocks")
+        if isinstance(own, PosDict):
+            for name in own:
+                if name in imported.get("blocks", {}):
+                    raise SpecError(
+                        f"block `{name}` is defined here and also imported; rename one of them",
+                        loc=own.key_locs.get(name),
+                        path=f"blocks.{name}",
+                    )
+            _merge_named(imported, "blocks", own)
+        merged = raw.copy()
+        if "blocks" in imported:
+            merged["blocks"] = imported["blocks"]
+            merged.value_locs.setdefault("blocks", imported["blocks"].loc)
+        del merged["imports"]
+        return merged
 
 
 def _extend(base: PosDict, child: PosDict) -> PosDict:
-    merged = PosDict(base)
+    """``child`` over ``base``: its keys replace the base's; params and blocks merge by name."""
+    merged = base.copy()
     merged.loc = child.loc
-    merged.key_locs = dict(base.key_locs)
-    merged.value_locs = dict(base.value_locs)
     for key, value in child.items():
         if key == "extends":
             continue
+        base_value = base.get(key)
         if key in ("params", "blocks") and isinstance(value, PosDict):
-            base_value = base.get(key)
-            combined = PosDict(base_value if isinstance(base_value, PosDict) else {})
+            combined = base_value.copy() if isinstance(base_value, PosDict) else PosDict()
             combined.loc = value.loc
-            if isinstance(base_value, PosDict):
-                combined.key_locs = dict(base_value.key_locs)
-                combined.value_locs = dict(base_value.value_locs)
-            for name, entry in value.items():
-                combined[name] = entry
-                combined.key_locs[name] = value.key_locs.get(name)
-                combined.value_locs[name] = value.value_locs.get(name)
+            for name in value:
+                combined.put(name, value)
             merged[key] = combined
+            merged.key_locs[key] = child.key_locs.get(key)
+            merged.value_locs[key] = child.value_locs.get(key)
         else:
-            merged[key] = value
-        merged.key_locs[key] = child.key_locs.get(key)
-        merged.value_locs[key] = child.value_locs.get(key)
+            merged.put(key, child)
     return merged
-
-
-def _resolve(path: Path, stack: tuple[Path, ...], *, library: bool = False) -> PosDict:
-    if len(stack) >= MAX_INCLUDE_DEPTH:
-        raise SpecError(f"`extends`/`imports` nest deeper than {MAX_INCLUDE_DEPTH}", file=str(path))
-    shown = _display(path)
-    raw = _check_mapping(read_yaml_file(shown), shown, "a block library" if library else "a spec")
-    stack = (*stack, path)
-    token = _STACK.set(stack)
-    try:
-        return _resolve_in(raw, path, stack, library)
-    finally:
-        _STACK.reset(token)
-
-
-def _resolve_in(raw: PosDict, path: Path, stack: tuple[Path, ...], library: bool) -> PosDict:
-    raw = _with_imports(raw, path, stack)
-    if library:
-        _validate(raw, BlockLibrary)
-        return raw
-    if "extends" in raw:
-        base_path = _relative(path, raw["extends"], raw, "extends", None)
-        base = _resolve(base_path, stack)
-        raw = _extend(base, raw)
-    return raw
 
 
 def _display(path: Path) -> str:
@@ -292,15 +270,10 @@ def load_raw(path: str | Path) -> PosDict:
     p = Path(path)
     if not p.exists() or p.is_dir():
         read_yaml_file(p)  # raises the precise error
-    return _resolve(p.resolve(), ())
+    return _Resolver().resolve(p.resolve(), ())
 
 
 def load_spec(path: str | Path) -> tuple[Spec, PosDict]:
     """Read and validate a spec file; returns the model and the raw document (for positions)."""
     raw = load_raw(path)
     return _validate(raw, Spec), raw
-
-
-def validate_document(raw: Any, file: str = "<string>") -> Spec:
-    """Validate an already parsed document (no ``extends`` or ``imports`` resolution)."""
-    return _validate(_check_mapping(raw, file, "a spec"), Spec)

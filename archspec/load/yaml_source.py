@@ -38,6 +38,18 @@ class PosDict(dict):
     def loc_of(self, key: Any) -> Loc | None:
         return self.value_locs.get(key) or self.key_locs.get(key) or self.loc
 
+    def copy(self) -> PosDict:
+        """A shallow copy that keeps every position."""
+        out = PosDict(self)
+        out.loc, out.key_locs, out.value_locs = self.loc, dict(self.key_locs), dict(self.value_locs)
+        return out
+
+    def put(self, key: Any, source: PosDict) -> None:
+        """Set ``key`` to ``source[key]``, taking its positions along."""
+        self[key] = source[key]
+        self.key_locs[key] = source.key_locs.get(key)
+        self.value_locs[key] = source.value_locs.get(key)
+
 
 class PosList(list):
     """A sequence from YAML that knows its own position and that of each item."""
