@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from archspec.expand.expander import DEFAULT_NODE_LIMIT, expand, resolve_top_params
 from archspec.ir.graph import Graph
-from archspec.load.document import load_spec
+from archspec.loader.document import load_spec
 from archspec.spec.models import Spec
 
 if TYPE_CHECKING:

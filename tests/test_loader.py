@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archspec.errors import SpecError
-from archspec.load.yaml_source import locate, parse_yaml, read_yaml_file
+from archspec.loader.yaml_source import locate, parse_yaml, read_yaml_file
 
 
 def test_positions_of_keys_values_and_items():

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from archspec.errors import Loc, SpecError, did_you_mean
 from archspec.ir.graph import Graph, Node, Source, gc_paused
-from archspec.load.document import first_error
-from archspec.load.yaml_source import PosDict, loc_of, locate
+from archspec.loader.document import first_error
+from archspec.loader.yaml_source import PosDict, loc_of, locate
 from archspec.ops import REGISTRY, OpDef
 from archspec.ops.shapes import ShapeError, fmt
 from archspec.spec.expr import ExprError, resolve_deep

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from archspec.errors import SpecError, did_you_mean
-from archspec.load.yaml_source import PosDict, PosList, loc_of, locate, read_yaml_file
+from archspec.loader.yaml_source import PosDict, PosList, loc_of, locate, read_yaml_file
 from archspec.spec.models import BlockLibrary, Spec
 
 MAX_INCLUDE_DEPTH = 16
