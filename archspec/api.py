@@ -22,8 +22,8 @@ class ArchSpec:
 
     spec: Spec
     path: str
+    #: top-level parameter values: defaults with the overrides applied
     params: dict[str, Any]
-    overrides: dict[str, Any] = field(default_factory=dict)
     node_limit: int = DEFAULT_NODE_LIMIT
     raw: Any = field(default=None, repr=False)
     _graph: Graph | None = field(default=None, repr=False)
@@ -35,13 +35,7 @@ class ArchSpec:
     def graph(self) -> Graph:
         """The expanded IR graph (computed once)."""
         if self._graph is None:
-            self._graph = expand(
-                self.spec,
-                self.overrides,
-                file=self.path,
-                node_limit=self.node_limit,
-                raw=self.raw,
-            )
+            self._graph = expand(self.spec, self.params, node_limit=self.node_limit, raw=self.raw)
         return self._graph
 
     def build(self, *, quiet: bool = True) -> keras.Model:
@@ -66,6 +60,6 @@ def load(
     spec, raw = load_spec(path)
     values = {**(overrides or {}), **kw_overrides}
     params = resolve_top_params(spec, values, file=str(path))
-    result = ArchSpec(spec, str(path), params, dict(values), node_limit, raw)
+    result = ArchSpec(spec, str(path), params, node_limit, raw)
     result.graph()
     return result

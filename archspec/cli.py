@@ -37,7 +37,7 @@ def _report(func: Callable[..., Any]) -> Callable[..., Any]:
         except SpecError as exc:
             if debug:
                 raise
-            click.echo(f"error: {exc.format()}", err=True)
+            _print_error(exc)
             sys.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -53,6 +53,10 @@ def _report(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_ERROR)
 
     return wrapper
+
+
+def _print_error(exc: SpecError) -> None:
+    click.echo(f"error: {exc.format()}", err=True)
 
 
 def _overrides(values: tuple[str, ...]) -> dict[str, Any]:
@@ -110,7 +114,7 @@ def validate(specs: tuple[str, ...], sets: tuple[str, ...], max_nodes: int) -> N
             if click.get_current_context().meta.get("archspec.debug"):
                 raise
             failed += 1
-            click.echo(f"error: {exc.format()}", err=True)
+            _print_error(exc)
             continue
         graph = result.graph()
         # counted as Keras counts `model.layers`: input layers included
@@ -122,7 +126,7 @@ def validate(specs: tuple[str, ...], sets: tuple[str, ...], max_nodes: int) -> N
 def _check_output(out: Path) -> None:
     if out.suffix != ".keras":
         raise SpecError(f"the output file must end in `.keras`, got `{out.name}`", file=str(out))
-    parent = out.parent if str(out.parent) else Path(".")
+    parent = out.parent
     if not parent.is_dir():
         raise SpecError(f"cannot write the model: folder `{parent}` does not exist", file=str(out))
     if out.is_dir():
@@ -133,7 +137,7 @@ def _check_output(out: Path) -> None:
 
 def save_atomically(model: Any, out: Path) -> None:
     """Save to a temporary file beside ``out``, then rename: never a half-written model."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".keras", dir=out.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".keras", dir=out.parent)
     os.close(fd)
     try:
         model.save(tmp)

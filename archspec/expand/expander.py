@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from archspec.errors import Loc, SpecError, did_you_mean
 from archspec.ir.graph import Graph, Node, Source, gc_paused
 from archspec.loader.document import first_error
-from archspec.loader.yaml_source import PosDict, loc_of, locate
+from archspec.loader.yaml_source import PosDict, locate
 from archspec.ops import REGISTRY, OpDef
 from archspec.ops.shapes import ShapeError, fmt
 from archspec.spec.expr import ExprError, resolve_deep
@@ -452,7 +452,7 @@ class Expander:
         plan = self._plans.get(id(branches))
         if plan is None:
             order = self._branch_order(branches, path, where)
-            plan = self._plans[id(branches)] = [(n, loc_of(branches[n]._raw)) for n in order]
+            plan = self._plans[id(branches)] = [(n, branches[n]._loc) for n in order]
         for name, loc in plan:
             branch = branches[name]
             bwhere = Source(loc or where.loc, f"{path}.{name}")
@@ -488,10 +488,9 @@ class Expander:
                 return
             if state.get(name) == 1:
                 cycle = " -> ".join([*trail[trail.index(name) :], name])
-                raw = branches[name]._raw
                 raise SpecError(
                     f"branches form a cycle: {cycle}",
-                    loc=loc_of(raw) or where.loc,
+                    loc=branches[name]._loc or where.loc,
                     path=f"{path}.{name}",
                 )
             state[name] = 1
@@ -616,17 +615,15 @@ def resolve_top_params(
 
 def expand(
     spec: Spec,
-    overrides: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any],
     *,
-    file: str | None = None,
     node_limit: int = DEFAULT_NODE_LIMIT,
     raw: Any = None,
 ) -> Graph:
-    """The IR graph of ``spec`` with the given top-level parameter values.
+    """The IR graph of ``spec`` for top-level parameter values from :func:`resolve_top_params`.
 
     ``raw`` is the loaded document, if at hand, so errors in top-level fields get a line.
     """
-    params = resolve_top_params(spec, overrides or {}, file=file)
     with gc_paused():
         return Expander(spec, node_limit=node_limit, raw=raw).run(params)
 

@@ -170,26 +170,17 @@ class Step(_Model):
     if_: Any = Field(default=None, alias="if")
     repeat: StrictInt | Expr | None = None
     stages: StagesDef | None = None
-    # where the step came from. Plain fields rather than private attributes, which
-    # pydantic reads through a slow __getattr__; a step's raw YAML is normalised into
-    # a fresh dict first, so a spec cannot set them
-    raw: Any = Field(default=None, exclude=True, repr=False)
+    # where the step came from. A plain field rather than a private attribute, which
+    # pydantic reads through a slow __getattr__; a step's raw YAML is normalised into a
+    # fresh dict first, so a spec cannot set it
     loc: Any = Field(default=None, exclude=True, repr=False)
 
     @model_validator(mode="wrap")
     @classmethod
-    def _keep_raw(cls, raw: Any, handler: Any) -> Step:
+    def _keep_loc(cls, raw: Any, handler: Any) -> Step:
         step = handler(_normalise_step(raw))
-        step.raw = raw
         step.loc = getattr(raw, "loc", None)
         return step
-
-    @field_validator("name")
-    @classmethod
-    def _name_ok(cls, value: str | None) -> str | None:
-        if value is not None and not isinstance(value, str):
-            raise ValueError("a name is text")
-        return value
 
 
 def _normalise_step(raw: Any) -> Any:
@@ -253,7 +244,7 @@ class Branch(_Model):
     )
     layers: list[Step] = Field(default_factory=list, description="The branch's sequence.")
     else_: list[Step] = Field(default_factory=list, alias="else")
-    _raw: Any = PrivateAttr(default=None)
+    _loc: Any = PrivateAttr(default=None)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -266,7 +257,7 @@ class Branch(_Model):
                 raise ValueError("give a branch `then` or `layers`, not both")
             data = {("layers" if k == "then" else k): v for k, v in raw.items()}
         branch = handler(data)
-        branch._raw = raw
+        branch._loc = getattr(raw, "loc", None)
         _attach_locs(branch.layers, data.get("layers") if isinstance(data, dict) else None)
         _attach_locs(branch.else_, data.get("else") if isinstance(data, dict) else None)
         return branch
