@@ -233,7 +233,7 @@ def _unpaired(graph: Graph, names: list[str], kind: str) -> list[Change]:
 
 
 def _stage_figures(
-    graph: Graph, stats: list[LayerStats], scope_of: dict[str, tuple[str, ...]]
+    stats: list[LayerStats], scope_of: dict[str, tuple[str, ...]]
 ) -> tuple[dict[str, Totals], Totals]:
     stages: dict[str, Totals] = defaultdict(Totals)
     total = Totals()
@@ -267,8 +267,8 @@ def diff(a: Graph, b: Graph, *, a_label: str | None = None, b_label: str | None 
     scope_of_b = {
         nb: tuple(s for s in a.nodes[na].scopes if s) for na, nb in pairs if not b.nodes[nb].scopes
     }
-    stages_a, total_a = _stage_figures(a, stats_a, {})
-    stages_b, total_b = _stage_figures(b, stats_b, scope_of_b)
+    stages_a, total_a = _stage_figures(stats_a, {})
+    stages_b, total_b = _stage_figures(stats_b, scope_of_b)
     names = list(dict.fromkeys([*stages_a, *stages_b]))
     stages = [(n, stages_a.get(n, Totals()), stages_b.get(n, Totals())) for n in names]
     return Diff(

@@ -196,7 +196,7 @@ class Expander:
         if spec.layers is not None:
             out = self._sequence(spec.layers, first, frame, "layers")
         else:
-            out = self._graph(spec.graph or {}, first, frame, "graph", top)
+            out = self._graph(spec.graph or {}, frame, "graph", top)
         outputs = []
         if spec.outputs is None:
             outputs.append(out)
@@ -432,7 +432,7 @@ class Expander:
         try:
             if block.layers is not None:
                 return self._sequence(block.layers, x, frame, f"{path}.layers")
-            return self._graph(block.graph or {}, x, frame, path, where)
+            return self._graph(block.graph or {}, frame, path, where)
         except SpecError as exc:
             # the innermost call is the one whose arguments most likely caused the error
             if (
@@ -444,7 +444,7 @@ class Expander:
             raise
 
     def _graph(
-        self, branches: Mapping[str, Branch], x: str, frame: _Frame, path: str, where: Source
+        self, branches: Mapping[str, Branch], frame: _Frame, path: str, where: Source
     ) -> str:
         """Expand branches in dependency order; each adds its name to ``frame.refs``."""
         refs = frame.refs
