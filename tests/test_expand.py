@@ -314,6 +314,30 @@ def test_block_parameter_errors(tmp_path):
     assert err.path == "layers[0].b.layers[0]"
 
 
+def test_repeated_calls_validate_each_distinct_value_by_type(tmp_path):
+    # `1` equals `true` and `1.0` in Python; a strict attribute accepts only one of them,
+    # so calls that pass them in turn must not share one validated result
+    text = HEAD + textwrap.dedent("""
+        blocks:
+          b:
+            params: {bias: any, units: any}
+            layers: [{dense: {units: $units, use_bias: $bias}}]
+        layers:
+          - flatten
+          - b: {bias: true, units: 4}
+          - b: {bias: true, units: 4}
+          - b: {ARGS}
+    """)
+    graph = archspec.load(write(tmp_path, "ok.yaml", text.replace("ARGS", "bias: false, units: 4")))
+    dense = [n for n in graph.graph().nodes.values() if n.op == "dense"]
+    assert [n.attrs.use_bias for n in dense] == [True, True, False]
+    err = spec_error(write(tmp_path, "a.yaml", text.replace("ARGS", "bias: 1, units: 4")))
+    assert err.message.startswith("`dense` attribute `use_bias`: Input should be a valid boolean")
+    assert err.path == "layers[3].b.layers[0]"
+    err = spec_error(write(tmp_path, "b.yaml", text.replace("ARGS", "bias: true, units: 4.0")))
+    assert err.message.startswith("`dense` attribute `units`: Input should be a valid integer")
+
+
 def test_repeat_must_be_positive_and_bounded(tmp_path):
     err = spec_error(write(tmp_path, "a.yaml", HEAD + "layers: [{dense: {units: 1, repeat: 0}}]\n"))
     assert err.message == "`repeat` must be at least 1, got 0"

@@ -89,6 +89,11 @@ class Analysis:
     totals: ScopeStats = field(default_factory=lambda: ScopeStats(name="total"))
 
     def to_json(self) -> dict[str, Any]:
+        """The ``info --json`` document (one dict per layer and per scope)."""
+        with gc_paused():  # tens of thousands of fresh dicts: see gc_paused
+            return self._to_json()
+
+    def _to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "totals": self.totals.figures(),

@@ -10,7 +10,7 @@ and each node gets a deterministic name from the scopes it sits in:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from archspec.errors import Loc, SpecError, did_you_mean
 from archspec.ir.graph import Graph, Node, Source, gc_paused
 from archspec.loader.document import first_error
 from archspec.loader.yaml_source import PosDict, locate
-from archspec.ops import REGISTRY, OpDef
+from archspec.ops import REGISTRY, Attrs, OpDef
 from archspec.ops.shapes import ShapeError, fmt
 from archspec.spec.expr import ExprError, resolve_deep
 from archspec.spec.models import STEP_KEYS, BlockDef, Branch, ParamDecl, Spec, StagesDef, Step
@@ -44,6 +44,11 @@ class Scope:
 
     prefix: tuple[str, ...] = ()
     used: dict[str, int] = field(default_factory=dict)
+    #: ``prefix`` joined once, since every node name in the scope starts with it
+    _joined: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._joined = SEPARATOR.join(self.prefix)
 
     def local(self, base: str, explicit: bool) -> str:
         if explicit:
@@ -53,7 +58,9 @@ class Scope:
         return base if count == 0 else f"{base}_{count}"
 
     def full(self, local: str) -> str:
-        return SEPARATOR.join(p for p in (*self.prefix, local) if p)
+        if not local or not self._joined:
+            return local or self._joined
+        return f"{self._joined}{SEPARATOR}{local}"
 
     def child(self, local: str) -> Scope:
         # an empty name (`name: ""`) opens a scope for counting names but adds no level
@@ -104,6 +111,19 @@ def _evaluate_args(
             value = _expr(value, names, where, loc)
         given[key] = (value, loc)
     return given
+
+
+def _frozen(value: Any) -> Hashable:
+    """A hashable key telling apart every value validation could treat differently.
+
+    Types are part of the key: ``1``, ``1.0`` and ``true`` are equal in Python but not
+    to a strict integer field. Raises TypeError for a value that cannot be a key.
+    """
+    if isinstance(value, dict):
+        return (dict, *[(k, _frozen(v)) for k, v in value.items()])
+    if isinstance(value, list | tuple):
+        return (type(value) is tuple, *[_frozen(v) for v in value])
+    return (value.__class__, value)
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -163,6 +183,7 @@ class Expander:
         self.node_limit = node_limit
         self.graph = Graph(spec.name)
         self._plans: dict[int, list[tuple[str, Loc | None]]] = {}
+        self._attrs: dict[Hashable, Attrs] = {}
 
     # ------------------------------------------------------------------ entry point
 
@@ -334,12 +355,7 @@ class Expander:
             raise where.error(
                 f"`{op.name}` takes a mapping of attributes, e.g. `{op.name}: {{...}}`"
             )
-        try:
-            model = op.attrs.model_validate({k: v for k, (v, _) in given.items()})
-        except ValidationError as exc:
-            raise self._attr_error(
-                exc, op, where, {k: loc for k, (_, loc) in given.items()}
-            ) from None
+        model = self._validated(op, given, where)
         inputs = [x]
         if op.merge:
             inputs = []
@@ -357,6 +373,32 @@ class Expander:
         name = scope.full(scope.local(local if local is not None else op.name, local is not None))
         shape = self._shape(op, model, inputs, where)
         return self._add(Node(name, op.name, model, inputs, where, scope.prefix, shape))
+
+    def _validated(
+        self, op: OpDef, given: Mapping[str, tuple[Any, Loc | None]], where: Source
+    ) -> Attrs:
+        """The op's attribute model for these values; equal values share one (frozen) model.
+
+        A block repeated a thousand times passes the same values a thousand times, so
+        each distinct set is validated once.
+        """
+        values = {k: v for k, (v, _) in given.items()}
+        key: Hashable | None = (op.name, _frozen(values))
+        try:
+            hash(key)
+        except TypeError:
+            key = None
+        model = self._attrs.get(key) if key is not None else None
+        if model is None:
+            try:
+                model = op.attrs.model_validate(values)
+            except ValidationError as exc:
+                raise self._attr_error(
+                    exc, op, where, {k: loc for k, (_, loc) in given.items()}
+                ) from None
+            if key is not None:
+                self._attrs[key] = model
+        return model
 
     def _shape(self, op: OpDef, attrs: Any, inputs: list[str], where: Source) -> tuple:
         nodes = [self.graph.nodes[i] for i in inputs]

@@ -154,6 +154,9 @@ def batch_norm(attrs: Any, inputs: Sequence[Shape]) -> Shape:
 
 def elementwise(attrs: Any, inputs: Sequence[Shape]) -> Shape:
     """Add / multiply: equal shapes, where a size of 1 broadcasts as in Keras."""
+    first = inputs[0]
+    if all(s == first for s in inputs):
+        return first
     rank = max(len(s) for s in inputs)
     out: list[int | None] = []
     for axis in range(rank):
