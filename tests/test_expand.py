@@ -338,6 +338,13 @@ def test_repeated_calls_validate_each_distinct_value_by_type(tmp_path):
     assert err.message.startswith("`dense` attribute `units`: Input should be a valid integer")
 
 
+def test_an_unhashable_value_is_still_validated(tmp_path):
+    # a YAML set can only come from --set; it cannot key the validation cache
+    p = write(tmp_path, "s.yaml", HEAD, "params: {u: any}\nlayers: [flatten, {dense: $u}]\n")
+    err = spec_error(p, u={"a"})
+    assert err.message == "`dense` attribute `units`: Input should be a valid integer, got {'a'}"
+
+
 def test_repeat_must_be_positive_and_bounded(tmp_path):
     err = spec_error(write(tmp_path, "a.yaml", HEAD + "layers: [{dense: {units: 1, repeat: 0}}]\n"))
     assert err.message == "`repeat` must be at least 1, got 0"

@@ -88,12 +88,9 @@ class Analysis:
     scopes: list[ScopeStats]
     totals: ScopeStats = field(default_factory=lambda: ScopeStats(name="total"))
 
+    @gc_paused()  # tens of thousands of fresh dicts
     def to_json(self) -> dict[str, Any]:
         """The ``info --json`` document (one dict per layer and per scope)."""
-        with gc_paused():  # tens of thousands of fresh dicts: see gc_paused
-            return self._to_json()
-
-    def _to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "totals": self.totals.figures(),
@@ -155,13 +152,9 @@ def layer_stats(graph: Graph) -> list[LayerStats]:
     return out
 
 
+@gc_paused()
 def analyse(graph: Graph) -> Analysis:
     """Per-layer and per-scope figures of ``graph``, with model totals."""
-    with gc_paused():
-        return _analyse(graph)
-
-
-def _analyse(graph: Graph) -> Analysis:
     layers = layer_stats(graph)
     scopes: dict[tuple[str, ...], ScopeStats] = {}
     total = ScopeStats(name=graph.name)

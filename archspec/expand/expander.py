@@ -117,7 +117,8 @@ def _frozen(value: Any) -> Hashable:
     """A hashable key telling apart every value validation could treat differently.
 
     Types are part of the key: ``1``, ``1.0`` and ``true`` are equal in Python but not
-    to a strict integer field. Raises TypeError for a value that cannot be a key.
+    to a strict integer field. A value Python cannot hash (a set) leaves the key
+    unhashable.
     """
     if isinstance(value, dict):
         return (dict, *[(k, _frozen(v)) for k, v in value.items()])
@@ -385,10 +386,9 @@ class Expander:
         values = {k: v for k, (v, _) in given.items()}
         key: Hashable | None = (op.name, _frozen(values))
         try:
-            hash(key)
-        except TypeError:
-            key = None
-        model = self._attrs.get(key) if key is not None else None
+            model = self._attrs.get(key)
+        except TypeError:  # an unhashable value, such as a set given with --set
+            key, model = None, None
         if model is None:
             try:
                 model = op.attrs.model_validate(values)
