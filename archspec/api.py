@@ -26,6 +26,8 @@ class ArchSpec:
     params: dict[str, Any]
     node_limit: int = DEFAULT_NODE_LIMIT
     raw: Any = field(default=None, repr=False)
+    #: the parameters the caller set (reported at their ``--set`` when out of range)
+    overridden: frozenset[str] = frozenset()
     _graph: Graph | None = field(default=None, repr=False)
 
     @property
@@ -35,7 +37,13 @@ class ArchSpec:
     def graph(self) -> Graph:
         """The expanded IR graph (computed once)."""
         if self._graph is None:
-            self._graph = expand(self.spec, self.params, node_limit=self.node_limit, raw=self.raw)
+            self._graph = expand(
+                self.spec,
+                self.params,
+                node_limit=self.node_limit,
+                raw=self.raw,
+                overridden=self.overridden,
+            )
         return self._graph
 
     def build(self, *, quiet: bool = True) -> keras.Model:
@@ -60,6 +68,6 @@ def load(
     spec, raw = load_spec(path)
     values = {**(overrides or {}), **kw_overrides}
     params = resolve_top_params(spec, values, file=str(path))
-    result = ArchSpec(spec, str(path), params, node_limit, raw)
+    result = ArchSpec(spec, str(path), params, node_limit, raw, frozenset(values))
     result.graph()
     return result

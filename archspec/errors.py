@@ -11,6 +11,32 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+#: paths longer than this (blocks nested dozens deep) keep their start and end only
+MAX_PATH_CHARS = 200
+#: control characters (C0, DEL, C1) written as escapes, so text taken from a spec or a
+#: model file can neither break the one-line format nor drive the terminal (ESC [ ...)
+_CONTROL = {
+    **{c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))},
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    # bidirectional overrides reorder what the terminal shows
+    **{c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))},
+}
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character escaped: safe to show on a terminal, one line."""
+    return text.translate(_CONTROL)
+
+
+def short_path(path: str) -> str:
+    """A spec path shortened in the middle when it is too long to read."""
+    if len(path) <= MAX_PATH_CHARS:
+        return path
+    keep = MAX_PATH_CHARS // 2 - 2
+    return f"{path[:keep]} ... {path[-keep:]}"
+
 
 @dataclass(frozen=True, slots=True)
 class Loc:
@@ -61,7 +87,7 @@ class SpecError(Exception):
         elif self.file:
             parts.append(self.file)
         if self.path:
-            parts.append(self.path)
+            parts.append(short_path(self.path))
         text = self.message
         if self.hint:
             text = f"{text} ({self.hint})"
@@ -69,7 +95,7 @@ class SpecError(Exception):
             text = f"{text} ({self.context})"
         parts.append(text)
         # one line, always: a spec's own text (a key, a path) may hold line breaks
-        return ": ".join(parts).replace("\r", "\\r").replace("\n", "\\n")
+        return printable(": ".join(parts))
 
     def __str__(self) -> str:
         return self.format()

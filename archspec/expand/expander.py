@@ -9,8 +9,9 @@ and each node gets a deterministic name from the scopes it sits in:
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +28,19 @@ from archspec.spec.models import STEP_KEYS, BlockDef, Branch, ParamDecl, Spec, S
 
 #: Largest number of nodes an expanded graph may have.
 DEFAULT_NODE_LIMIT = 100_000
+#: Expansion steps allowed per node of the limit. Steps that add no layer (a switched-off
+#: step, a repeated block whose layers are all off) take time too, so they are counted.
+WORK_PER_NODE = 4
+#: Deepest nesting of block calls. A block may call itself under an `if` (a recursive
+#: U-Net); one that never stops, or a cycle of blocks, ends here with a clear message.
+MAX_BLOCK_DEPTH = 64
 SEPARATOR = "_"
 INPUT_NAME = "input_layer"
+#: longest layer name; Keras would take more, but names become keys in saved files
+MAX_NAME_CHARS = 255
+#: what a layer name may not hold: Keras refuses `/`, and control characters break saving
+#: (HDF5 refuses NUL) and terminals
+_BAD_NAME_CHAR = re.compile(r"[/\x00-\x1f\x7f-\x9f]")
 
 
 class NodeLimitError(SpecError):
@@ -78,9 +90,37 @@ class _Frame:
     names: Mapping[str, Any]
     scope: Scope
     refs: dict[str, str]
+    #: for each name, the top-level parameters set with ``--set`` its value came from
+    #: (empty without overrides), so an out-of-range value is reported at its ``--set``
+    origins: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def bind(self, **extra: Any) -> _Frame:
-        return _Frame({**self.names, **extra}, self.scope, self.refs)
+        return _Frame({**self.names, **extra}, self.scope, self.refs, self.origins)
+
+    def sources(self, raw: Any) -> frozenset[str]:
+        """The overridden top-level parameters an unevaluated value depends on."""
+        if not self.origins:
+            return frozenset()
+        found: set[str] = set()
+        for text in _strings(raw):
+            if "$" in text:
+                for word in _WORD.findall(text):
+                    found.update(self.origins.get(word, ()))
+        return frozenset(found)
+
+
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def _strings(value: Any) -> list[str]:
+    """Every text leaf of a raw value (lists and mappings walked)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [t for v in value for t in _strings(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _strings(v)]
+    return []
 
 
 def _expr(value: Any, names: Mapping[str, Any], where: Source, loc: Loc | None = None) -> Any:
@@ -176,13 +216,29 @@ class Expander:
     """Turns one validated spec into an IR graph."""
 
     def __init__(
-        self, spec: Spec, *, node_limit: int = DEFAULT_NODE_LIMIT, raw: Any = None
+        self,
+        spec: Spec,
+        *,
+        node_limit: int = DEFAULT_NODE_LIMIT,
+        raw: Any = None,
+        overridden: frozenset[str] = frozenset(),
     ) -> None:
         self.spec = spec
+        #: top-level parameters given on the command line or through the API
+        self.overridden = overridden
+        self.file = getattr(getattr(raw, "loc", None), "file", None)
         #: the raw document, for positions of top-level fields (input shapes, outputs)
         self.raw = raw
         self.node_limit = node_limit
         self.graph = Graph(spec.name)
+        #: steps expanded so far, bounded by ``work_limit``
+        self.work = 0
+        self.work_limit = WORK_PER_NODE * node_limit
+        #: copy counts of the enclosing repeats and stages still expanding their first copy:
+        #: what is built now will be built that many times over
+        self._copies: list[int] = []
+        #: the block calls being expanded, outermost first: name, arguments, input shape
+        self._calls: list[tuple[str, dict[str, Any], list[Any]]] = []
         self._plans: dict[int, list[tuple[str, Loc | None]]] = {}
         self._attrs: dict[Hashable, Attrs] = {}
 
@@ -192,6 +248,8 @@ class Expander:
         spec = self.spec
         refs: dict[str, str] = {}
         top = Source(None, "")
+        origins = self._top_origins()
+        top_frame = _Frame(params, Scope(), refs, origins)
         shapes = {INPUT_NAME: spec.input} if spec.input is not None else dict(spec.inputs or {})
         for name, shape in shapes.items():
             key = ("input",) if spec.input is not None else ("inputs", name)
@@ -205,8 +263,12 @@ class Expander:
                     for v in value
                 )
             ):
-                raise where.error(f"an input shape is a list of positive sizes, got {value!r}")
+                raise self._overridden(
+                    where.error(f"an input shape is a list of positive sizes, got {value!r}"),
+                    top_frame.sources(shape),
+                )
             shape = tuple(value)
+            _check_name(name, where)
             source = Source(None, where.path)
             self._add(Node(name, "input", {"shape": shape}, [], source, shape=shape))
             self.graph.inputs.append(name)
@@ -214,7 +276,7 @@ class Expander:
             refs.setdefault("input", name)  # `input` is the (first) model input
         first = self.graph.inputs[0]
         # the model's branch names stay in `refs`, where `outputs` looks them up
-        frame = _Frame(params, Scope(), refs)
+        frame = top_frame
         if spec.layers is not None:
             out = self._sequence(spec.layers, first, frame, "layers")
         else:
@@ -238,6 +300,47 @@ class Expander:
         self.graph.outputs = outputs
         self._check_all_used()
         return self.graph
+
+    def _top_origins(self) -> dict[str, frozenset[str]]:
+        """Which overridden parameters each top-level parameter's value came from."""
+        origins: dict[str, frozenset[str]] = {}
+        if not self.overridden:
+            return origins
+        for name, decl in self.spec.params.items():
+            if name in self.overridden:
+                origins[name] = frozenset({name})
+            else:  # a default computed from overridden parameters
+                origins[name] = _Frame({}, Scope(), {}, origins).sources(decl.default)
+        return origins
+
+    def _overridden(self, exc: SpecError, sources: frozenset[str]) -> SpecError:
+        """``exc`` reported at the ``--set`` its value came from, naming where it was used.
+
+        A value out of range is the command line's fault, not the spec's; pointing at
+        the layer alone would send the reader to a line that is correct.
+        """
+        if not sources or isinstance(exc, NodeLimitError):
+            return exc
+        used = ", ".join(str(p) for p in (exc.loc, exc.path) if p)
+        error = SpecError(
+            exc.message, path=f"--set {sorted(sources)[0]}", file=self.file, hint=exc.hint
+        )
+        error.context = f"used at {used}" if used else None
+        return error
+
+    def _blame(self, exc: SpecError, step: Step, frame: _Frame, where: Source) -> SpecError:
+        """The ``--set`` behind an error at this step's own values, if one is behind it."""
+        if not frame.origins or exc.path != where.path:
+            return exc
+        args = step.args
+        raw: Any = None
+        if isinstance(args, PosDict):
+            raw = next((args[k] for k, loc in args.value_locs.items() if loc == exc.loc), None)
+        elif args is not None and not isinstance(args, dict):
+            raw = args  # a shorthand value
+        if raw is None and exc.message.startswith("`repeat"):
+            raw = step.stages.repeats if step.stages is not None else step.repeat
+        return self._overridden(exc, frame.sources(raw))
 
     def _check_all_used(self) -> None:
         """Every layer must lead to an output: a dangling branch is a mistake, not a no-op."""
@@ -264,15 +367,18 @@ class Expander:
 
     def _step(self, step: Step, x: str, frame: _Frame, path: str) -> str:
         where = Source(step.loc, path)
-        if frame.scope.prefix:
-            return self._step_in(step, x, frame, where)
         try:
             return self._step_in(step, x, frame, where)
         except NodeLimitError as exc:
+            if frame.scope.prefix:
+                raise
             # the whole model is too big: point at the top-level step that overflows it
             raise exc.located(where.loc, where.path) from None
+        except SpecError as exc:
+            raise self._blame(exc, step, frame, where) from None
 
     def _step_in(self, step: Step, x: str, frame: _Frame, where: Source) -> str:
+        self._tick()
         frame = frame.bind(in_shape=list(self.graph.nodes[x].shape))
         if step.if_ is not None and not self._condition(step.if_, frame.names, where):
             return x
@@ -282,18 +388,46 @@ class Expander:
         if step.repeat is None:
             return self._call(step, x, frame, where)
         count = self._count(step.repeat, frame.names, where, "repeat")
-        before = len(self.graph.nodes)
+        before = self._mark()
+        self._copies.append(count)
         for index in range(1, count + 1):
             shape = list(self.graph.nodes[x].shape)
             x = self._call(step, x, frame.bind(index=index, in_shape=shape), where)
             if index == 1:
-                self._project(len(self.graph.nodes) - before, count - 1)
+                self._copies.pop()
+                self._project(before, count)
         return x
 
-    def _project(self, per_repeat: int, remaining: int) -> None:
-        """Refuse at once a repeat whose remaining copies would pass the node limit."""
-        if len(self.graph.nodes) + per_repeat * remaining > self.node_limit:
+    def _mark(self) -> tuple[int, int]:
+        """Nodes and steps so far, to measure what one repeat costs."""
+        return len(self.graph.nodes), self.work
+
+    def _project(self, before: tuple[int, int], copies: int) -> None:
+        """Refuse at once a repeat whose copies would pass the node or work limit.
+
+        Called after the first copy, so the cost of a copy is known; later copies are
+        taken to cost the same. Enclosing repeats still in their first copy multiply it:
+        a repeat inside a repeat is refused after one inner copy, not one outer copy, and
+        copies of a block that adds no layer are refused as fast as copies that do.
+        """
+        factor = copies * math.prod(self._copies) - 1
+        nodes, work = before
+        if len(self.graph.nodes) + (len(self.graph.nodes) - nodes) * factor > self.node_limit:
             raise NodeLimitError(f"the model would expand to more than {self.node_limit:,} layers")
+        if self.work + (self.work - work) * factor > self.work_limit:
+            raise self._work_error()
+
+    def _tick(self) -> None:
+        self.work += 1
+        if self.work > self.work_limit:
+            raise self._work_error()
+
+    def _work_error(self) -> NodeLimitError:
+        return NodeLimitError(
+            f"expanding the model takes more than {self.work_limit:,} steps "
+            f"({WORK_PER_NODE} per layer of the limit); repeats of steps that add few or no "
+            "layers count too"
+        )
 
     def _condition(self, expr: Any, names: Mapping[str, Any], where: Source) -> bool:
         value = _expr(expr, names, where)
@@ -309,9 +443,10 @@ class Expander:
             raise where.error(
                 f"`{what}` must be at least 1, got {value}", "use `if` to leave a step out"
             )
-        if value > self.node_limit:
+        if value > self.work_limit:  # every copy is at least one step
             raise NodeLimitError(
-                f"`{what}` of {value:,} would exceed the limit of {self.node_limit:,} layers"
+                f"`{what}` of {value:,} is more than the {self.work_limit:,} expansion steps "
+                f"allowed ({WORK_PER_NODE} per layer of the limit of {self.node_limit:,})"
             ).located(where.loc, where.path)
         return value
 
@@ -331,10 +466,16 @@ class Expander:
                 )
             (only,) = block.params
             given = {only: (_expr(step.args, frame.names, where), where.loc)}
+            origins = {only: frame.sources(step.args)}
         else:
             given = _evaluate_args(step.args, frame.names, where)
+            origins = (
+                {k: frame.sources(v) for k, v in step.args.items()}
+                if frame.origins and step.args
+                else {}
+            )
         local = self._name(step.name, frame.names, where)
-        return self._invoke(callee, given, x, frame.scope, local, where)
+        return self._invoke(callee, given, x, frame.scope, local, where, origins)
 
     def _name(self, template: str | None, names: Mapping[str, Any], where: Source) -> str | None:
         if template is None or "$" not in template:
@@ -455,22 +596,40 @@ class Expander:
         scope: Scope,
         local: str | None,
         where: Source,
+        origins: Mapping[str, frozenset[str]],
     ) -> str:
         block: BlockDef = self.spec.blocks[block_name]
+        self._tick()
+        if len(self._calls) >= MAX_BLOCK_DEPTH:
+            raise where.error(self._depth_message(block_name))
         in_shape = list(self.graph.nodes[x].shape)
-        values = bind_params(
-            block.params,
-            given,
-            where,
-            what=f"block `{block_name}`",
-            base_names={"in_shape": in_shape},
-        )
+        try:
+            values = bind_params(
+                block.params,
+                given,
+                where,
+                what=f"block `{block_name}`",
+                base_names={"in_shape": in_shape},
+            )
+        except SpecError as exc:
+            culprit = next((n for n, (_, loc) in given.items() if loc == exc.loc), None)
+            if culprit not in block.params:
+                raise
+            raise self._overridden(exc, origins.get(culprit, frozenset())) from None
+        inner_origins: dict[str, frozenset[str]] = {}
+        if any(origins.values()):
+            for name, decl in block.params.items():
+                inner_origins[name] = origins.get(name) or _Frame(
+                    {}, scope, {}, inner_origins
+                ).sources(None if name in given else decl.default)
+        self._check_recursion(block_name, values, in_shape, where)
         inner = scope.child(
             scope.local(local if local is not None else block_name, local is not None)
         )
         # a block body sees its parameters and the shape of its input
-        frame = _Frame({**values, "in_shape": in_shape}, inner, {"input": x})
+        frame = _Frame({**values, "in_shape": in_shape}, inner, {"input": x}, inner_origins)
         path = f"{where.path}.{block_name}"
+        self._calls.append((block_name, values, in_shape))
         try:
             if block.layers is not None:
                 return self._sequence(block.layers, x, frame, f"{path}.layers")
@@ -481,9 +640,43 @@ class Expander:
                 where.loc is not None
                 and exc.context is None
                 and not isinstance(exc, NodeLimitError)
+                and not (exc.path or "").startswith("--set")
             ):
                 exc.context = f"in block `{block_name}` called at {where.loc}"
             raise
+        finally:
+            self._calls.pop()
+
+    def _depth_message(self, block_name: str) -> str:
+        message = f"block calls nest more than {MAX_BLOCK_DEPTH} deep"
+        cycle = self._cycle(block_name)
+        if cycle:
+            message += f" ({cycle}); make sure an `if` ends the recursion"
+        return message
+
+    def _cycle(self, block_name: str) -> str:
+        """``a -> b -> a`` from the innermost active call of ``block_name``, or ''."""
+        names = [name for name, _, _ in self._calls]
+        if block_name not in names:
+            return ""
+        start = len(names) - 1 - names[::-1].index(block_name)
+        return " -> ".join([*names[start:], block_name])
+
+    def _check_recursion(
+        self, block_name: str, values: dict[str, Any], in_shape: list[Any], where: Source
+    ) -> None:
+        """Refuse a call that repeats an active one exactly: it could never stop.
+
+        A block body depends only on its arguments and its input's shape, so a call
+        equal to one of its own ancestors would expand forever.
+        """
+        for name, old_values, old_shape in self._calls:
+            if name == block_name and old_values == values and old_shape == in_shape:
+                raise where.error(
+                    f"block `{block_name}` calls itself with the same arguments and input "
+                    f"shape ({self._cycle(block_name)}), so its expansion would never end",
+                    "an `if` on the call, on a parameter that changes, ends a recursion",
+                )
 
     def _graph(
         self, branches: Mapping[str, Branch], frame: _Frame, path: str, where: Source
@@ -523,26 +716,30 @@ class Expander:
                         wanted.extend(str(i) for i in inputs)
             deps[name] = [d for d in wanted if d in branches]
         order: list[str] = []
-        state: dict[str, int] = {}
-
-        def visit(name: str, trail: list[str]) -> None:
-            if state.get(name) == 2:
-                return
-            if state.get(name) == 1:
-                cycle = " -> ".join([*trail[trail.index(name) :], name])
-                raise SpecError(
-                    f"branches form a cycle: {cycle}",
-                    loc=branches[name]._loc or where.loc,
-                    path=f"{path}.{name}",
-                )
-            state[name] = 1
-            for dep in deps[name]:
-                visit(dep, [*trail, name])
-            state[name] = 2
-            order.append(name)
-
-        for name in branches:
-            visit(name, [])
+        done: set[str] = set()
+        # depth-first with an explicit stack: a graph may have thousands of branches
+        for root in branches:
+            if root in done:
+                continue
+            trail = [root]
+            stack = [iter(deps[root])]
+            while stack:
+                dep = next(stack[-1], None)
+                if dep is None:
+                    stack.pop()
+                    name = trail.pop()
+                    done.add(name)
+                    order.append(name)
+                elif dep in trail:
+                    cycle = " -> ".join([*trail[trail.index(dep) :], dep])
+                    raise SpecError(
+                        f"branches form a cycle: {cycle}",
+                        loc=branches[dep]._loc or where.loc,
+                        path=f"{path}.{dep}",
+                    )
+                elif dep not in done:
+                    trail.append(dep)
+                    stack.append(iter(deps[dep]))
         return order
 
     # ------------------------------------------------------------------ stages
@@ -564,7 +761,11 @@ class Expander:
         counts = [self._count(r, names, where, "repeats") for r in repeats_value]
         stage_template = "stage${stage}" if sd.name is None else sd.name
         block_template = "block${index}" if sd.block_name is None else sd.block_name
-        before = len(self.graph.nodes)
+        origins: dict[str, frozenset[str]] = {}
+        for raw in (sd.args, sd.first):
+            for key, value in raw.items():
+                origins[key] = origins.get(key, frozenset()) | frame.sources(value)
+        before = self._mark()
         for s, count in enumerate(counts, start=1):
             stage_names = {**names, "stage": s}
             stage_scope = scope.child(
@@ -577,9 +778,13 @@ class Expander:
                 if index == 1:
                     given.update(self._stage_args(sd.first, block, here, len(counts), s, rwhere))
                 local = self._name(block_template, here, rwhere) or ""
-                x = self._invoke(block_name, given, x, stage_scope, local, rwhere)
-                if s == 1 and index == 1:
-                    self._project(len(self.graph.nodes) - before, sum(counts) - 1)
+                first = s == 1 and index == 1
+                if first:
+                    self._copies.append(sum(counts))
+                x = self._invoke(block_name, given, x, stage_scope, local, rwhere, origins)
+                if first:
+                    self._copies.pop()
+                    self._project(before, sum(counts))
         return x
 
     def _stage_args(
@@ -611,6 +816,7 @@ class Expander:
     # ------------------------------------------------------------------ nodes
 
     def _add(self, node: Node) -> str:
+        _check_name(node.name, node.source)
         if node.name in self.graph.nodes:
             first = self.graph.nodes[node.name].source
             where = f" at {first.loc}" if first.loc else f" ({first.path})"
@@ -624,6 +830,24 @@ class Expander:
             raise NodeLimitError(f"the model expands to more than {self.node_limit:,} layers")
         self.graph.nodes[node.name] = node
         return node.name
+
+
+def _check_name(name: str, where: Source) -> None:
+    """Refuse a layer name that Keras, a saved file or a terminal cannot take."""
+    bad = _BAD_NAME_CHAR.search(name)
+    problem = None
+    if not name:
+        problem = "a layer needs a name that is not empty"
+    elif bad is not None:
+        what = "`/`" if bad.group() == "/" else "a control character"
+        problem = f"layer name `{name}` contains {what}, which a layer name may not hold"
+    elif len(name) > MAX_NAME_CHARS:
+        problem = (
+            f"layer name `{name[:40]}...` is {len(name):,} characters long, more than "
+            f"the limit of {MAX_NAME_CHARS}"
+        )
+    if problem is not None:
+        raise where.error(problem)
 
 
 def resolve_top_params(
@@ -661,13 +885,17 @@ def expand(
     *,
     node_limit: int = DEFAULT_NODE_LIMIT,
     raw: Any = None,
+    overridden: Iterable[str] = (),
 ) -> Graph:
     """The IR graph of ``spec`` for top-level parameter values from :func:`resolve_top_params`.
 
     ``raw`` is the loaded document, if at hand, so errors in top-level fields get a line.
+    ``overridden`` names the parameters set by the caller, whose out-of-range values
+    are then reported at their ``--set``.
     """
     with gc_paused():
-        return Expander(spec, node_limit=node_limit, raw=raw).run(params)
+        expander = Expander(spec, node_limit=node_limit, raw=raw, overridden=frozenset(overridden))
+        return expander.run(params)
 
 
 __all__ = ["Expander", "Scope", "expand", "parse_override", "resolve_top_params"]
