@@ -7,19 +7,69 @@ on stderr and exit code 2, without a traceback unless ``--debug`` is given. Only
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from archspec.errors import SpecError
+from archspec.errors import SpecError, printable
 
 EXIT_ERROR = 2
+#: signals that end a build cleanly: the temporary model file is removed first
+_CLEAN_EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(BaseException):
+    """A termination signal arrived; raised where the process was, so cleanup runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise :class:`Terminated` instead of killing."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(signum)
+
+    previous = {s: signal.signal(s, handler) for s in _CLEAN_EXIT_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+class _Group(click.Group):
+    """The command group, with click's usage errors as one line like every other error."""
+
+    def main(self, args: Any = None, prog_name: Any = None, **extra: Any) -> Any:
+        extra["standalone_mode"] = False
+        try:
+            return super().main(args, prog_name, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else "")
+            sys.exit(0)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "archspec"
+            message = printable(exc.format_message())
+            click.echo(f"error: {message} (see `{where} --help`)", err=True)
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as exc:
+            click.echo(f"error: {printable(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
 
 
 def _report(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,12 +92,15 @@ def _report(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except Terminated as exc:
+            click.echo(f"terminated by {signal.Signals(exc.signum).name}", err=True)
+            sys.exit(128 + exc.signum)
         except Exception as exc:  # noqa: BLE001 - the last line of defence for users
             if debug:
                 raise
             click.echo(
-                f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug "
-                "for a traceback)",
+                f"error: internal error: {type(exc).__name__}: {printable(str(exc))} (rerun "
+                "with --debug for a traceback)",
                 err=True,
             )
             sys.exit(EXIT_ERROR)
@@ -90,7 +143,7 @@ _set_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archspec")
 def main() -> None:
     """Compile YAML architecture specs into Keras 3 models."""
@@ -136,18 +189,41 @@ def _check_output(out: Path) -> None:
 
 
 def save_atomically(model: Any, out: Path) -> None:
-    """Save to a temporary file beside ``out``, then rename: never a half-written model."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".keras", dir=out.parent)
-    os.close(fd)
+    """Save to a temporary file beside ``out``, then rename: never a half-written model.
+
+    The file is flushed to disk before the rename, and the folder after it, so a crash
+    leaves the old file or the whole new one. Any exception (an interrupt, a signal
+    turned into :class:`Terminated`) removes the temporary file. Signals are held back
+    while it is created, so none can arrive between its creation and the cleanup's
+    knowing its name.
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, *_CLEAN_EXIT_SIGNALS})
+    tmp: str | None = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".keras", dir=out.parent)
+        os.close(fd)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         model.save(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+        _fsync(tmp)
         os.replace(tmp, out)
+        _fsync(out.parent)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _fsync(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @main.command()
@@ -167,29 +243,30 @@ def build(
     max_nodes: int,
 ) -> None:
     """Validate and compile SPEC into a Keras model, then save it as a .keras file."""
-    from archspec.api import load
+    with _signals_raise():
+        from archspec.api import load
 
-    result = load(spec, _overrides(sets), node_limit=max_nodes)
-    out = Path(output) if output else Path(f"{result.name}.keras")
-    if not no_save:
-        _check_output(out)
-    model = result.build(quiet=not click.get_current_context().meta.get("archspec.debug"))
-    if summary:
-        model.summary()
-    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
-    total = model.count_params()
-    click.echo(
-        f"{result.name}: {len(model.layers)} layers, {total:,} parameters "
-        f"({trainable:,} trainable, {total - trainable:,} non-trainable)"
-    )
-    if not no_save:
-        try:
-            save_atomically(model, out)
-        except OSError as exc:
-            raise SpecError(
-                f"cannot write the model: {exc.strerror or exc}", file=str(out)
-            ) from None
-        click.echo(f"saved {out}")
+        result = load(spec, _overrides(sets), node_limit=max_nodes)
+        out = Path(output) if output else Path(f"{result.name}.keras")
+        if not no_save:
+            _check_output(out)
+        model = result.build(quiet=not click.get_current_context().meta.get("archspec.debug"))
+        if summary:
+            model.summary()
+        trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+        total = model.count_params()
+        click.echo(
+            f"{result.name}: {len(model.layers)} layers, {total:,} parameters "
+            f"({trainable:,} trainable, {total - trainable:,} non-trainable)"
+        )
+        if not no_save:
+            try:
+                save_atomically(model, out)
+            except OSError as exc:
+                raise SpecError(
+                    f"cannot write the model: {exc.strerror or exc}", file=str(out)
+                ) from None
+            click.echo(f"saved {out}")
 
 
 @main.command()
@@ -215,13 +292,9 @@ def info(
     if as_json:
         click.echo(dumps(analysis.to_json()))
         return
-    from rich.console import Console
-
     from archspec.analysis.report import render_table
 
-    # piped output gets a width that fits the table instead of the 80-column default
-    console = Console() if sys.stdout.isatty() else Console(width=200)
-    console.print(render_table(analysis, depth))
+    click.echo(render_table(analysis, depth), nl=False)
 
 
 EXIT_DIFFERENT = 1

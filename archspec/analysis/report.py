@@ -1,4 +1,4 @@
-"""``archspec info`` output: a rich table of layers and scopes, or JSON.
+"""``archspec info`` output: a table of layers and scopes, or JSON.
 
 The table lists the hierarchy in model order: each stage or block as a row with its
 summed figures, followed by its layers, indented. ``depth`` collapses it: with depth 1
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from archspec.analysis.stats import Analysis, LayerStats, ScopeStats
+from archspec.analysis.stats import Analysis, ScopeStats
+from archspec.table import Column, render
 
 
 def _shape(shape: tuple[int | None, ...]) -> str:
@@ -37,47 +38,43 @@ def rows(analysis: Analysis, depth: int | None) -> list[tuple[int, str, Any]]:
     return out
 
 
-def render_table(analysis: Analysis, depth: int | None) -> Any:
-    from rich.table import Table
+COLUMNS = (
+    Column("layer / scope"),
+    Column("op"),
+    Column("output shape"),
+    Column("params", right=True),
+    Column("non-trainable", right=True),
+    Column("MACs", right=True),
+)
 
-    table = Table(title=f"{analysis.name}", title_justify="left", show_lines=False)
-    # figures are never cut or wrapped; only the op column may shrink
-    table.add_column("layer / scope", no_wrap=True)
-    table.add_column("op", overflow="ellipsis", no_wrap=True)
-    table.add_column("output shape", no_wrap=True)
-    table.add_column("params", justify="right", no_wrap=True)
-    table.add_column("non-trainable", justify="right", no_wrap=True)
-    table.add_column("MACs", justify="right", no_wrap=True)
-    for indent, kind, stats in rows(analysis, depth):
+
+def render_table(analysis: Analysis, depth: int | None) -> str:
+    """The ``info`` table as text (linear in the number of rows; no markup)."""
+
+    def row(indent: int, kind: str, stats: Any) -> list[str]:
         pad = "  " * indent
-        if kind == "scope":
+        if kind == "scope":  # scopes show their size where layers show their op
             s: ScopeStats = stats
-            table.add_row(
-                f"{pad}[bold]{s.scopes[-1]}[/bold]",
-                f"[dim]{s.layers} layers[/dim]",  # scopes show their size as the op
-                _shape(s.output_shape),
-                _num(s.params),
-                _num(s.non_trainable_params),
-                _num(s.macs),
-            )
+            name, op = s.scopes[-1], f"{s.layers:,} layers"
         else:
-            layer: LayerStats = stats
-            table.add_row(
-                f"{pad}{layer.name}",
-                layer.op,
-                _shape(layer.output_shape),
-                _num(layer.params),
-                _num(layer.non_trainable_params),
-                _num(layer.macs),
-            )
+            name, op = stats.name, stats.op
+        return [
+            pad + name,
+            op,
+            _shape(stats.output_shape),
+            _num(stats.params),
+            _num(stats.non_trainable_params),
+            _num(stats.macs),
+        ]
+
     t = analysis.totals
-    table.add_section()
-    table.add_row(
-        "[bold]total[/bold]",
-        f"{t.layers} layers",
+    total = [
+        "total",
+        f"{t.layers:,} layers",
         _shape(t.output_shape),
         _num(t.params),
         _num(t.non_trainable_params),
         _num(t.macs),
-    )
-    return table
+    ]
+    lines = (row(*r) for r in rows(analysis, depth))
+    return render(analysis.name, COLUMNS, lines, [total])
