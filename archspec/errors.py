@@ -13,21 +13,31 @@ from dataclasses import dataclass
 
 #: paths longer than this (blocks nested dozens deep) keep their start and end only
 MAX_PATH_CHARS = 200
-#: control characters (C0, DEL, C1) written as escapes, so text taken from a spec or a
-#: model file can neither break the one-line format nor drive the terminal (ESC [ ...)
-_CONTROL = {
-    **{c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))},
-    ord("\n"): "\\n",
-    ord("\r"): "\\r",
-    ord("\t"): "\\t",
-    # bidirectional overrides reorder what the terminal shows
-    **{c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))},
-}
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def printable(text: str) -> str:
-    """``text`` with every control character escaped: safe to show on a terminal, one line."""
-    return text.translate(_CONTROL)
+    """``text`` with every character Python does not call printable written as an escape.
+
+    Names and messages come from spec and model files, which anyone may write. Control
+    characters would break the one-line format or drive the terminal (``\\x1b[2J``
+    clears it), and format characters (bidirectional overrides) reorder what it shows,
+    so they are shown as escapes (``\\x1b``, ``\\u202e``), never obeyed.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 def short_path(path: str) -> str:

@@ -5,13 +5,17 @@
 2. `archspec validate` and `info` on synthetic specs of 1 to 10,000 residual blocks
    (four layers each), to show the time grows linearly (goal: 10,000 blocks under 2 s):
    the time per block above the one-block run stays the same from 1,000 to 10,000.
+3. `archspec diff` of two synthetic specs whose layer names differ (so layers are paired
+   by structure) at about 5,000 and 20,000 layers: the whole process, and the diff step
+   alone (timed inside a fresh process, after both specs are loaded). Goal: linear, the
+   diff step's time per layer the same at both sizes.
 
 Every figure is the median of interleaved runs of fresh processes. archspec's modules
 are byte-compiled first, as installing a wheel does: an editable checkout run with
 ``PYTHONDONTWRITEBYTECODE=1`` would otherwise recompile them in every process, which
 measures the compiler rather than archspec (keras, the baseline, is compiled too).
 
-    python benchmarks/static_speed.py [--repeats N] [--json]
+    python benchmarks/static_speed.py [--repeats N] [--json] [--only ratios|scaling|diff]
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHSPEC = [sys.executable, "-m", "archspec"]
@@ -49,50 +55,95 @@ layers:
   - global_average_pooling2d
   - dense: 10
 """
+#: the same model with its repeated blocks named by ``prefix`` (a1, a2, ... or b1, b2, ...)
+NAMED = SYNTHETIC.replace("repeat: {blocks}\n", "repeat: {blocks}\n    name: {prefix}${{index}}\n")
+#: about this many layers on each side of the diff (four per block)
+DIFF_LAYERS = (5_000, 20_000)
+DIFF_STEP = (
+    "import sys, time\n"
+    "import archspec\n"
+    "from archspec.compare.diff import diff\n"
+    "a, b = (archspec.load(path).graph() for path in sys.argv[1:])\n"
+    "start = time.perf_counter()\n"
+    "diff(a, b)\n"
+    "print(time.perf_counter() - start)\n"
+)
 
 
-def _run(command: list[str]) -> float:
+def _execute(command: list[str], ok: tuple[int, ...] = (0, 1)) -> tuple[float, str]:
+    """Wall time and standard output of one run (exit 1 is a diff that found changes)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     start = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, capture_output=True, env=env)
     elapsed = time.perf_counter() - start
-    if result.returncode not in (0, 1):  # diff exits 1 when the specs differ
+    if result.returncode not in ok:
         raise RuntimeError(f"{command} failed: {result.stderr.decode()[-500:]}")
-    return elapsed
+    return elapsed, result.stdout.decode()
 
 
-def medians(commands: dict[str, list[str]], repeats: int) -> dict[str, float]:
-    """Median wall time of each command, runs interleaved so drift hits all alike."""
+def _run(command: list[str]) -> float:
+    """Whole-process wall time."""
+    return _execute(command)[0]
+
+
+def _reported(command: list[str]) -> float:
+    """The seconds a command prints (a step it timed itself)."""
+    return float(_execute(command, ok=(0,))[1])
+
+
+def medians(
+    commands: dict[str, list[str]], repeats: int, measure: Callable[[list[str]], float] = _run
+) -> dict[str, float]:
+    """Median of ``measure`` for each command, runs interleaved so drift hits all alike."""
     for command in commands.values():
-        _run(command)  # warm the file cache
+        measure(command)  # warm the file cache
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeats):
         for name, command in commands.items():
-            times[name].append(_run(command))
+            times[name].append(measure(command))
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    if not compileall.compile_dir(ROOT / "archspec", quiet=1):
-        raise RuntimeError("archspec's modules did not byte-compile")
+def diff_scaling(repeats: int) -> dict[int, dict[str, float]]:
+    """Layers per side -> seconds of the whole `diff --json` process and of the diff step."""
+    with tempfile.TemporaryDirectory() as tmp:
+        processes: dict[str, list[str]] = {}
+        steps: dict[str, list[str]] = {}
+        layers: dict[str, int] = {}
+        for size in DIFF_LAYERS:
+            blocks = size // 4
+            paths = []
+            for prefix in ("a", "b"):
+                path = Path(tmp) / f"{prefix}{blocks}.yaml"
+                path.write_text(NAMED.format(blocks=blocks, prefix=prefix))
+                paths.append(str(path))
+            key = str(size)
+            layers[key] = 4 * blocks + 3  # the input, the pooling and the classifier
+            processes[key] = [*ARCHSPEC, "diff", *paths, "--json"]
+            steps[key] = [sys.executable, "-c", DIFF_STEP, *paths]
+        process = medians(processes, repeats)
+        step = medians(steps, repeats, _reported)
+    return {layers[k]: {"process": process[k], "diff": step[k]} for k in processes}
 
+
+def resnet_ratios(repeats: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Seconds of each command on ResNet-152 (and `import keras`), and their ratios."""
     spec = "specs/resnet152.yaml"
-    ratio_times = medians(
+    seconds = medians(
         {
             "import keras": [sys.executable, "-c", "import keras"],
             "validate": [*ARCHSPEC, "validate", spec],
             "info": [*ARCHSPEC, "info", spec, "--json"],
             "diff": [*ARCHSPEC, "diff", spec, "specs/resnet101.yaml", "--json"],
         },
-        args.repeats,
+        repeats,
     )
-    baseline = ratio_times["import keras"]
-    ratios = {k: v / baseline for k, v in ratio_times.items() if k != "import keras"}
+    baseline = seconds["import keras"]
+    return seconds, {k: v / baseline for k, v in seconds.items() if k != "import keras"}
 
+
+def spec_scaling(repeats: int) -> tuple[dict[int, dict[str, float]], dict[int, dict[str, float]]]:
+    """Seconds of validate and info per number of blocks, and microseconds per block."""
     # one block is the start-up baseline; every size is run in the same interleaved loop
     sizes = (1, 100, 1_000, 10_000)
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,7 +153,7 @@ def main() -> None:
             path.write_text(SYNTHETIC.format(blocks=blocks))
             commands[f"validate {blocks}"] = [*ARCHSPEC, "validate", str(path)]
             commands[f"info {blocks}"] = [*ARCHSPEC, "info", str(path), "--json"]
-        times = medians(commands, args.repeats)
+        times = medians(commands, repeats)
     scaling = {
         blocks: {command: times[f"{command} {blocks}"] for command in ("validate", "info")}
         for blocks in sizes
@@ -113,27 +164,62 @@ def main() -> None:
         for blocks, figures in scaling.items()
         if blocks > 1
     }
-    machine = {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "repeats": args.repeats,
+    return scaling, per_block_us
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--only", choices=("ratios", "scaling", "diff"), help="Run one part of the benchmark."
+    )
+    args = parser.parse_args()
+    if not compileall.compile_dir(ROOT / "archspec", quiet=1):
+        raise RuntimeError("archspec's modules did not byte-compile")
+
+    report: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "repeats": args.repeats,
+        }
     }
+    if args.only in (None, "ratios"):
+        report["seconds"], report["ratios"] = resnet_ratios(args.repeats)
+    if args.only in (None, "scaling"):
+        report["scaling"], report["per_block_us"] = spec_scaling(args.repeats)
+    if args.only in (None, "diff"):
+        report["diff_scaling"] = diff_scaling(args.repeats)
+        report["diff_us_per_layer"] = {
+            layers: t["diff"] / layers * 1e6 for layers, t in report["diff_scaling"].items()
+        }
     if args.json:
-        print(json.dumps({"machine": machine, "seconds": ratio_times, "ratios": ratios,
-                          "scaling": scaling, "per_block_us": per_block_us}, indent=2))  # fmt: skip
+        print(json.dumps(report, indent=2))
         return
-    print(f"python -c 'import keras': {baseline:.3f} s")
-    for name, ratio in ratios.items():
-        print(f"archspec {name:<9} resnet152: {ratio_times[name]:.3f} s  ratio {ratio:.3f}")
-    print("synthetic residual blocks (4 layers each), time and time per block above 1 block:")
-    for blocks, t in scaling.items():
-        line = f"  {blocks:>6} blocks: validate {t['validate']:.3f} s, info {t['info']:.3f} s"
-        if blocks in per_block_us:
-            us = per_block_us[blocks]
-            line += f"  ({us['validate']:.0f} us, {us['info']:.0f} us per block)"
-        print(line)
-    print(f"medians of interleaved runs; {machine}")
+    if "ratios" in report:
+        seconds = report["seconds"]
+        print(f"python -c 'import keras': {seconds['import keras']:.3f} s")
+        for name, ratio in report["ratios"].items():
+            print(f"archspec {name:<9} resnet152: {seconds[name]:.3f} s  ratio {ratio:.3f}")
+    if "scaling" in report:
+        print("synthetic residual blocks (4 layers each), time and time per block above 1 block:")
+        for blocks, t in report["scaling"].items():
+            line = f"  {blocks:>6} blocks: validate {t['validate']:.3f} s, info {t['info']:.3f} s"
+            if blocks in report["per_block_us"]:
+                us = report["per_block_us"][blocks]
+                line += f"  ({us['validate']:.0f} us, {us['info']:.0f} us per block)"
+            print(line)
+    if "diff_scaling" in report:
+        print("diff of two synthetic specs with different layer names (paired by structure):")
+        for layers, t in report["diff_scaling"].items():
+            us = report["diff_us_per_layer"][layers]
+            print(
+                f"  {layers:>6,} layers: process {t['process']:.3f} s, "
+                f"diff step {t['diff']:.3f} s ({us:.1f} us per layer)"
+            )
+    print(f"medians of interleaved runs; {report['machine']}")
 
 
 if __name__ == "__main__":

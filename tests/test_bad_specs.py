@@ -1,8 +1,9 @@
 """The error corpus: every bad input ends in one clear line, exit code 2, and no output.
 
 `tests/bad_specs/expected*.yaml` list each bad spec with the exact line archspec must
-answer with (one file per area: the language, the loader, the ops, ...). Each case must also answer within a second, print no traceback, and
-leave no model file behind when given to `build`.
+answer with (one file per area: the language, the loader, the ops, ...). Each case
+must also answer within a second, print no traceback, and leave no model file behind
+when given to `build`.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def test_output_path_that_cannot_be_written(tmp_path):
     cases = [
         (tmp_path / "missing" / "m.keras",
          f"cannot write the model: folder `{tmp_path / 'missing'}` does not exist"),
-        (folder, "cannot write the model: this is a folder"),
+        (folder, "cannot write the model there: the path is a directory, not the model"),
         (tmp_path / "m.h5", "the output file must end in `.keras`, got `m.h5`"),
     ]  # fmt: skip
     if os.geteuid() != 0:  # root may write anywhere

@@ -66,7 +66,11 @@ def test_errors_exit_2(tmp_path):
     for args, message in [
         (["specs/lenet5.yaml", "nope.yaml"], "nope.yaml: no such file"),
         (["specs/lenet5.yaml", "model.onnx"], "not a spec (.yaml), a Keras model file (.keras)"),
-        (["specs/lenet5.yaml", "keras.applications.NoSuchNet"], "cannot import"),
+        (
+            ["specs/lenet5.yaml", "keras.applications.NoSuchNet"],
+            "is not one of keras.applications' model functions",
+        ),
+        (["specs/lenet5.yaml", "os.system"], "refused to import `os.system`"),
         (
             ["specs/lenet5.yaml", "keras.applications.VGG16", "--set-b", "x=1"],
             "applies to specs only",

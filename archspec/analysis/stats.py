@@ -143,6 +143,8 @@ def layer_stats(graph: Graph) -> list[LayerStats]:
             raise SpecError(
                 f"`{node.op}`: {exc}", loc=node.source.loc, path=node.source.path
             ) from None
+        if not node.trainable:  # a frozen layer: none of its weights are trained
+            trainable, non_trainable = 0, trainable + non_trainable
         out.append(
             LayerStats(
                 node.name, node.op, node.source.path, node.scopes, node.shape,

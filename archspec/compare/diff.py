@@ -4,8 +4,9 @@ Layers are paired by their names when the two graphs mostly share them (two spec
 a spec and a model built with the same naming), which aligns them by hierarchy, since
 names are scope paths (``conv4_block7_1_conv``). Otherwise they are paired by
 structure: both graphs are walked from their outputs in a canonical order and the op
-sequences are matched, so a hand-written model with Keras's automatic names lines up
-with a spec. Paired layers are compared by op, canonical attributes, connections and
+sequences are matched (in near-linear time, see :mod:`archspec.compare.sequences`), so
+a hand-written model with Keras's automatic names lines up with a spec. Paired layers
+are compared by op, canonical attributes, whether they are trainable, connections and
 shape. Unpaired ones are reported as added or removed, whole scopes at a time, and a
 scope whose numbered sub-blocks grow or shrink is reported as a repeat count change
 (ResNet-50 against ResNet-101: conv4 has 6 blocks, then 23).
@@ -15,18 +16,18 @@ The test suite checks every compiled spec against its reference with this same e
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from archspec.analysis.stats import LayerStats, Totals, layer_stats
-from archspec.ir.graph import Graph, Node
+from archspec.compare.sequences import matching_pairs
+from archspec.ir.graph import Graph, Node, gc_paused
 
 #: fraction of the smaller graph's layer names that must be shared to pair by name
 NAME_ALIGNMENT_THRESHOLD = 0.5
-_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+#: numbers longer than this are not read as repeat indices (Python refuses huge ints)
+_MAX_INDEX_DIGITS = 18
 
 
 @dataclass
@@ -127,12 +128,8 @@ def align(a: Graph, b: Graph) -> tuple[str, list[tuple[str, str]]]:
     # what names did not pair (all of it, or layers Keras named itself) pairs by structure
     rest_a = [n for n in canonical_order(a) if a.nodes[n].op != "input" and n not in shared]
     rest_b = [n for n in canonical_order(b) if b.nodes[n].op != "input" and n not in shared]
-    matcher = difflib.SequenceMatcher(
-        a=[a.nodes[n].op for n in rest_a], b=[b.nodes[n].op for n in rest_b], autojunk=False
-    )
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            pairs.append((rest_a[block.a + k], rest_b[block.b + k]))
+    ops_a, ops_b = [a.nodes[n].op for n in rest_a], [b.nodes[n].op for n in rest_b]
+    pairs += [(rest_a[i], rest_b[j]) for i, j in matching_pairs(ops_a, ops_b)]
     return ("names" if by_name else "structure"), pairs
 
 
@@ -147,33 +144,68 @@ def _where(na: str, nb: str) -> str:
     return na if na == nb else f"{na} ~ {nb}"
 
 
+def _canonical(graph: Graph, node: Node, forms: dict[tuple[int, int | None], Any]) -> Any:
+    """``node``'s canonical attributes, computed once per attribute object and input rank.
+
+    Expansion shares one attribute object among the copies of a repeated block, so most
+    of a large model's layers share a few dozen. ``forms`` keeps the objects it has
+    seen alive with their forms, so their ids stay unique.
+    """
+    rank = _input_rank(graph, node)
+    key = (id(node.attrs), rank)
+    if key not in forms:
+        forms[key] = (node.attrs, node.attrs.canonical(rank))
+    return forms[key][1]
+
+
 def _compare_pair(
-    a: Graph, b: Graph, na: str, nb: str, to_b: dict[str, str], added: set[str]
+    a: Graph,
+    b: Graph,
+    na: str,
+    nb: str,
+    to_b: dict[str, str],
+    added: set[str],
+    forms: dict[tuple[int, int | None], Any],
 ) -> list[Change]:
     x, y = a.nodes[na], b.nodes[nb]
     where = _where(na, nb)
     if x.op != y.op:
         return [Change("op", where, x.op, y.op)]
-    changes: list[Change] = []
     if x.op == "input":
-        if x.shape != y.shape:
-            changes.append(Change("shape", where, x.shape, y.shape))
-        return changes
-    ca = x.attrs.canonical(_input_rank(a, x))
-    cb = y.attrs.canonical(_input_rank(b, y))
+        return _compare_inputs(x, y, where)
+    changes: list[Change] = []
+    ca, cb = _canonical(a, x, forms), _canonical(b, y, forms)
     for key in sorted(ca.keys() | cb.keys()):
         if ca.get(key) != cb.get(key):
             changes.append(Change("attribute", where, ca.get(key), cb.get(key), attribute=key))
-    mapped = [to_b.get(i, f"<unpaired {i}>") for i in x.inputs]
+    if x.trainable != y.trainable:
+        changes.append(Change("trainable", where, x.trainable, y.trainable))
+    # an input without a partner maps to None, which no name equals
+    mapped = [to_b.get(i) for i in x.inputs]
     rewired = [(m, i) for m, i in zip(mapped, y.inputs, strict=False) if m != i]
     # being fed by layers one side lacks is implied by their addition or removal
-    implied = len(mapped) == len(y.inputs) and all(
-        i in added or m.startswith("<unpaired") for m, i in rewired
-    )
+    implied = len(mapped) == len(y.inputs) and all(i in added or m is None for m, i in rewired)
     if mapped != y.inputs and not implied:
         changes.append(Change("inputs", where, x.inputs, y.inputs))
     if x.shape != y.shape:
         changes.append(Change("shape", where, x.shape, y.shape))
+    return changes
+
+
+def _compare_inputs(x: Node, y: Node, where: str) -> list[Change]:
+    """Model inputs: their shape, and any setting besides it (dtype, batch size, ...).
+
+    A setting an input does not record is Keras's default, shown as ``default``.
+    """
+    changes: list[Change] = []
+    if x.shape != y.shape:
+        changes.append(Change("shape", where, x.shape, y.shape))
+    settings_a = {k: v for k, v in x.attrs.items() if k != "shape"}
+    settings_b = {k: v for k, v in y.attrs.items() if k != "shape"}
+    for key in sorted(settings_a.keys() | settings_b.keys()):
+        va, vb = settings_a.get(key, "default"), settings_b.get(key, "default")
+        if va != vb:
+            changes.append(Change("attribute", where, va, vb, attribute=key))
     return changes
 
 
@@ -195,19 +227,18 @@ def _unpaired(graph: Graph, names: list[str], kind: str) -> list[Change]:
     # numbered sibling scopes (block7 ... block23) become one repeat-count change
     groups: dict[tuple[tuple[str, ...], str], list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
     for scope in top:
-        match = _NUMBERED.match(scope[-1])
-        if match:
-            groups[(scope[:-1], match.group(1))].append((int(match.group(2)), scope))
+        numbered = _numbered(scope[-1])
+        if numbered:
+            groups[(scope[:-1], numbered[0])].append((numbered[1], scope))
+    # how many numbered siblings each (parent, stem) has in the whole graph, counted once
+    siblings: dict[tuple[tuple[str, ...], str], int] = defaultdict(int)
+    for scope in by_scope if groups else ():
+        numbered = _numbered(scope[-1])
+        if numbered:
+            siblings[(scope[:-1], numbered[0])] += 1
     grouped: set[tuple[str, ...]] = set()
     for (parent, stem), members in groups.items():
-        total = sum(
-            1
-            for s in by_scope
-            if len(s) == len(parent) + 1
-            and s[:-1] == parent
-            and (m := _NUMBERED.match(s[-1])) is not None
-            and m.group(1) == stem
-        )
+        total = siblings[(parent, stem)]
         kept = total - len(members)
         if kept == 0:
             continue  # nothing of the kind on the other side: plain additions or removals
@@ -232,6 +263,19 @@ def _unpaired(graph: Graph, names: list[str], kind: str) -> list[Change]:
     return changes
 
 
+def _numbered(scope: str) -> tuple[str, int] | None:
+    """``("block", 7)`` for ``block7``; None for a name without a number at its end.
+
+    Stripping digits takes linear time, where a regular expression would backtrack
+    quadratically over a long run of digits.
+    """
+    stem = scope.rstrip("0123456789")
+    digits = scope[len(stem) :]
+    if not digits or len(digits) > _MAX_INDEX_DIGITS:
+        return None
+    return stem, int(digits)
+
+
 def _stage_figures(
     stats: list[LayerStats], scope_of: dict[str, tuple[str, ...]]
 ) -> tuple[dict[str, Totals], Totals]:
@@ -246,6 +290,7 @@ def _stage_figures(
     return stages, total
 
 
+@gc_paused()  # tens of thousands of small, acyclic objects
 def diff(a: Graph, b: Graph, *, a_label: str | None = None, b_label: str | None = None) -> Diff:
     """Every difference between ``a`` and ``b``, with totals and per-stage figures."""
     mode, pairs = align(a, b)
@@ -253,11 +298,12 @@ def diff(a: Graph, b: Graph, *, a_label: str | None = None, b_label: str | None 
     to_a = {nb: na for na, nb in pairs}
     changes: list[Change] = []
     added = {n for n in b.nodes if n not in to_a}
+    forms: dict[tuple[int, int | None], Any] = {}
     for na, nb in pairs:
-        changes.extend(_compare_pair(a, b, na, nb, to_b, added))
+        changes.extend(_compare_pair(a, b, na, nb, to_b, added, forms))
     changes.extend(_unpaired(a, [n for n in a.nodes if n not in to_b], "removed"))
     changes.extend(_unpaired(b, [n for n in b.nodes if n not in to_a], "added"))
-    outputs_a = [to_b.get(o, f"<unpaired {o}>") for o in a.outputs]
+    outputs_a = [to_b.get(o) for o in a.outputs]
     if outputs_a != b.outputs:
         changes.append(Change("outputs", "model", a.outputs, b.outputs))
 

@@ -1,33 +1,262 @@
-"""Keras model to IR, so any functional model can be diffed against a spec or another model.
+"""Keras model to IR, so any functional or Sequential model can be diffed against a spec.
 
-Each layer becomes the registry op of its class, with attributes read from its config.
-The import is checked by a round trip: the layer is rebuilt from the imported
-attributes and its config must equal the original one. A layer that uses a Keras
-setting archspec cannot express (a kernel constraint, a seeded initializer, ...) is
-refused, so two models that import equal are configured equally in every respect.
-Imported nodes have no scopes; their names carry whatever hierarchy the model had.
+The model's graph is walked from its outputs through the calls Keras recorded, so what
+is imported is exactly what the model computes. Each call becomes one IR node: the
+registry op of its layer class, with attributes read from the layer's config. The
+import is checked by a round trip: the layer is rebuilt from the imported attributes
+and its config must equal the original one. Whatever archspec cannot represent is
+refused with one line, never dropped, so two models that import equal are equal:
+
+- a layer class that is not exactly the ``keras.layers`` class of a registry op (a
+  Lambda, a custom layer, a subclass of a Keras layer, a ``keras.ops`` operation);
+- a Keras setting archspec cannot express (a kernel constraint, a seeded initializer);
+- a layer applied more than once (shared weights), since an IR node is one call;
+- a call with more than the input tensors (``layer(x, training=True)``, a mask), beyond
+  what Keras records by itself in a plain call;
+- a subclassed model, whose ``call`` the recorded graph does not describe.
+
+Whether a layer is trainable is carried on its node. Inputs keep any setting besides
+their shape (dtype, batch size, ...). Imported nodes have no scopes; their names carry
+whatever hierarchy the model had. Nothing here recurses, so a model of thousands of
+layers in a chain imports within Python's recursion limit.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
 
-from archspec.errors import SpecError
+from archspec.errors import SpecError, printable
 from archspec.ir.graph import Graph, Node, Source
 from archspec.ops import REGISTRY
 
-#: config keys that do not describe the layer's computation
+#: config keys that do not describe the layer's computation (``trainable`` is on the node)
 _IGNORED = frozenset({"name", "trainable"})
 
 
-def _inbound(layer: Any) -> list[Any]:
-    nodes = getattr(layer, "_inbound_nodes", [])
-    if not nodes:
-        return []
-    return [t._keras_history.operation for t in nodes[0].input_tensors]
+def to_ir(model: Any) -> Graph:
+    """The IR graph of a functional or Sequential model (SpecError for what it cannot express)."""
+    import keras
+
+    _check_model_class(model)
+    graph = Graph(model.name)
+    for call in _calls(model):
+        layer = call.operation
+        if type(layer) is keras.layers.InputLayer:
+            graph.nodes[layer.name] = _input_node(model, layer, call)
+        else:
+            graph.nodes[layer.name] = _layer_node(model, layer, call)
+    graph.inputs = [_producer(t).operation.name for t in model.inputs]
+    graph.outputs = [_producer(t).operation.name for t in model.outputs]
+    return graph
+
+
+def _name(layer: Any) -> str:
+    """A layer's or model's name, safe to put in a message."""
+    return printable(str(getattr(layer, "name", "?")))
+
+
+# ---------------------------------------------------------------------------- the graph
+
+
+def _check_model_class(model: Any) -> None:
+    """Refuse a model whose recorded graph may not be what it computes."""
+    import keras
+    from keras.src.models.functional import Functional  # the class of keras.Model(in, out)
+
+    name, cls = _name(model), printable(type(model).__qualname__)
+    base = keras.Sequential if isinstance(model, keras.Sequential) else Functional
+    if not isinstance(model, base):
+        raise SpecError(
+            f"model `{name}` is a subclassed model ({cls}): archspec reads functional "
+            "and Sequential models, whose layers and connections Keras records"
+        )
+    if type(model).call is not base.call:
+        raise SpecError(
+            f"model `{name}` ({cls}) overrides `call`, so its recorded graph may not be "
+            "what it computes"
+        )
+    try:
+        model.outputs  # noqa: B018 - a Sequential model without an input shape has none
+    except (AttributeError, ValueError):
+        raise SpecError(
+            f"model `{name}` has no input shape yet, so it has no graph to compare "
+            "(start it with keras.Input)"
+        ) from None
+
+
+def _producer(tensor: Any) -> Any:
+    """The call (a Keras graph node) that produced ``tensor``."""
+    operation, node_index, _ = tensor._keras_history
+    return operation._inbound_nodes[node_index]
+
+
+def _calls(model: Any) -> list[Any]:
+    """The model's calls, each after the calls that feed it: inputs, then post-order.
+
+    An explicit stack instead of recursion, so a chain of any length is walked.
+    """
+    order: list[Any] = []
+    done: set[int] = set()
+    calls_of: dict[int, list[Any]] = {}
+    roots = [_producer(t) for t in (*model.inputs, *model.outputs)]
+    stack: list[tuple[Any, bool]] = [(call, False) for call in reversed(roots)]
+    while stack:
+        call, expanded = stack.pop()
+        if id(call) in done:
+            continue
+        if expanded:
+            done.add(id(call))
+            order.append(call)
+            calls_of.setdefault(id(call.operation), []).append(call)
+            continue
+        stack.append((call, True))
+        stack.extend((_producer(t), False) for t in reversed(call.input_tensors))
+    for calls in calls_of.values():
+        if len(calls) > 1:
+            raise SpecError(
+                f"layer `{_name(calls[0].operation)}` is applied {len(calls)} times "
+                "(shared weights), which archspec cannot represent: each of its "
+                "layers is applied once"
+            )
+    return order
+
+
+# ---------------------------------------------------------------------------- nodes
+
+
+def _input_node(model: Any, layer: Any, call: Any) -> Node:
+    """A model input, with any setting a plain ``keras.Input(shape)`` would not have."""
+    import keras
+
+    batch_shape = tuple(call.outputs[0].shape)
+    shape = batch_shape[1:]
+    plain = keras.layers.InputLayer(batch_shape=(None, *shape), name=layer.name).get_config()
+    settings = {
+        key: value
+        for key, value in layer.get_config().items()
+        if key != "name" and plain.get(key) != value
+    }
+    if settings.pop("batch_shape", None) is not None:
+        settings["batch_size"] = batch_shape[0]  # the only part the shape does not hold
+    where = Source(None, f"{_name(model)}:{_name(layer)}")
+    return Node(layer.name, "input", {"shape": shape, **settings}, [], where, shape=shape)
+
+
+def _layer_node(model: Any, layer: Any, call: Any) -> Node:
+    """A layer call: its registry op, attributes checked by a round trip, its inputs."""
+    import keras
+
+    name, cls = _name(layer), type(layer).__name__
+    op = REGISTRY.by_keras_class(cls)
+    if op is None or getattr(keras.layers, cls, None) is not type(layer):
+        raise SpecError(f"layer `{name}` is a {_class_label(layer)}, which archspec has no op for")
+    _check_call(layer, call, op.merge)
+    config = layer.get_config()
+    data = {
+        key: _from_keras(key, config[key])
+        for key in op.attrs.model_fields
+        if key in config and key not in op.internal
+    }
+    inputs = [_producer(t).operation.name for t in call.input_tensors]
+    if op.merge:
+        data["inputs"] = inputs
+    try:
+        attrs = op.attrs.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = printable(str(err["loc"][0])) if err["loc"] else "?"
+        raise SpecError(
+            f"layer `{name}` ({cls}): cannot read `{field}`: {printable(err['msg'])}"
+        ) from None
+    rebuilt = getattr(keras.layers, cls)(name=layer.name, **op.keras_kwargs(attrs))
+    original, again = _clean(config), _clean(rebuilt.get_config())
+    if original != again:
+        keys = sorted(k for k in original.keys() | again.keys() if original.get(k) != again.get(k))
+        raise SpecError(
+            f"layer `{name}` ({cls}) uses settings archspec cannot express: "
+            + ", ".join(f"`{printable(str(k))}`" for k in keys)
+        )
+    shape = tuple(call.outputs[0].shape[1:])
+    where = Source(None, f"{_name(model)}:{name}")
+    return Node(
+        layer.name, op.name, attrs, inputs, where, (), shape, trainable=bool(layer.trainable)
+    )
+
+
+def _class_label(layer: Any) -> str:
+    """``LSTM`` for a Keras layer, ``module.Class`` for anything else."""
+    import keras
+
+    cls = type(layer)
+    if getattr(keras.layers, cls.__name__, None) is cls:
+        return cls.__name__
+    return printable(f"{cls.__module__}.{cls.__qualname__}")
+
+
+def _check_call(layer: Any, call: Any, merge: bool) -> None:
+    """Refuse a call that passes more than the input tensor (or, for a merge, the list)."""
+    from keras import KerasTensor
+
+    args, kwargs = call.arguments.args, call.arguments.kwargs
+    first = args[0] if len(args) == 1 else None
+    if merge:
+        plain = isinstance(first, list | tuple) and all(isinstance(t, KerasTensor) for t in first)
+    else:
+        plain = isinstance(first, KerasTensor)
+    if not plain:
+        kinds = ", ".join(type(a).__name__ for a in args)
+        raise SpecError(
+            f"layer `{_name(layer)}` is called with {len(args)} positional arguments "
+            f"({kinds}), which archspec cannot represent: it reads calls on "
+            + ("a list of tensors" if merge else "one tensor")
+        )
+    for key, value in kwargs.items():
+        if not _recorded_by_keras(layer, key, value):
+            shown = "a tensor" if isinstance(value, KerasTensor) else _short(value)
+            raise SpecError(
+                f"layer `{_name(layer)}` is called with `{printable(str(key))}={shown}`, "
+                "which archspec cannot represent"
+            )
+
+
+def _recorded_by_keras(layer: Any, key: str, value: Any) -> bool:
+    """Whether Keras records ``key=value`` in a plain call ``layer(x)`` by itself.
+
+    It does for an absent mask (``mask=None``) and for the default of the layer's
+    ``call`` signature (Dropout records ``training=False``), so these say nothing.
+    """
+    if all(leaf is None for leaf in _leaves(value)):
+        return True
+    try:
+        parameter = inspect.signature(layer.call).parameters.get(key)
+    except (TypeError, ValueError):
+        return False
+    default = inspect.Parameter.empty if parameter is None else parameter.default
+    # the type first: comparing a tensor would build an operation, not give a bool
+    return type(default) is type(value) and default == value
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """The items of a nested structure of lists, tuples and dicts, without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        else:
+            yield item
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = printable(repr(value))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @functools.cache
@@ -55,56 +284,6 @@ def _from_keras(key: str, value: Any) -> Any:
 
 def _clean(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in _IGNORED}
-
-
-def to_ir(model: Any) -> Graph:
-    """The IR graph of a functional Keras model (raises SpecError for what it cannot express)."""
-    import keras
-
-    graph = Graph(model.name)
-    # a functional model lists its layers in topological order, inputs first
-    for layer in model.layers:
-        cls = type(layer).__name__
-        where = Source(None, f"{model.name}:{layer.name}")
-        out_shape = tuple(layer.output.shape[1:])
-        if cls == "InputLayer":
-            graph.nodes[layer.name] = Node(
-                layer.name, "input", {"shape": out_shape}, [], where, shape=out_shape
-            )
-            graph.inputs.append(layer.name)
-            continue
-        op = REGISTRY.by_keras_class(cls)
-        if op is None:
-            raise SpecError(f"layer `{layer.name}` is a {cls}, which archspec has no op for")
-        config = layer.get_config()
-        data = {
-            key: _from_keras(key, config[key])
-            for key in op.attrs.model_fields
-            if key in config and key not in op.internal
-        }
-        inputs = [p.name for p in _inbound(layer)]
-        if op.merge:
-            data["inputs"] = inputs
-        try:
-            attrs = op.attrs.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors(include_url=False)[0]
-            raise SpecError(
-                f"layer `{layer.name}` ({cls}): cannot read `{err['loc'][0]}`: {err['msg']}"
-            ) from None
-        rebuilt = getattr(keras.layers, cls)(name=layer.name, **op.keras_kwargs(attrs))
-        original, again = _clean(config), _clean(rebuilt.get_config())
-        if original != again:
-            keys = sorted(
-                k for k in original.keys() | again.keys() if original.get(k) != again.get(k)
-            )
-            raise SpecError(
-                f"layer `{layer.name}` ({cls}) uses settings archspec cannot express: "
-                + ", ".join(f"`{k}`" for k in keys)
-            )
-        graph.nodes[layer.name] = Node(layer.name, op.name, attrs, inputs, where, (), out_shape)
-    graph.outputs = [t._keras_history.operation.name for t in model.outputs]
-    return graph
 
 
 def copy_weights(source: Any, target: Any, pairs: list[tuple[str, str]]) -> int:

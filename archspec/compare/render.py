@@ -1,4 +1,9 @@
-"""`archspec diff` output: readable text (coloured on a terminal) or JSON."""
+"""`archspec diff` output: readable text (coloured on a terminal) or JSON.
+
+Names and values come from the files compared, so every piece of text is a rich
+``Text`` (never parsed as ``[markup]``) and shown through :func:`printable`
+(escape sequences are written out, never sent raw to the terminal).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Any
 
 from archspec.analysis.stats import Totals
 from archspec.compare.diff import Change, Diff
+from archspec.errors import printable
 
 _SYMBOL = {"added": "+", "removed": "-", "repeats": "#"}
 _STYLE = {"added": "green", "removed": "red", "repeats": "cyan"}
@@ -18,7 +24,7 @@ def _value(value: Any) -> str:
 
 
 def change_line(c: Change) -> tuple[str, str]:
-    """(style, text) of one change."""
+    """(style, text) of one change, safe to print."""
     style = _STYLE.get(c.kind, "yellow")
     symbol = _SYMBOL.get(c.kind, "~")
     if c.kind == "repeats":
@@ -31,7 +37,7 @@ def change_line(c: Change) -> tuple[str, str]:
         text = f"{c.where}: {c.attribute}: {_value(c.a)} -> {_value(c.b)}"
     else:
         text = f"{c.where}: {c.kind}: {_value(c.a)} -> {_value(c.b)}"
-    return style, f"{symbol} {text}"
+    return style, printable(f"{symbol} {text}")
 
 
 def _num(value: int | None) -> str:
@@ -52,8 +58,8 @@ def render(result: Diff) -> Any:
     from rich.text import Text
 
     parts: list[Any] = [
-        Text(f"a: {result.a}", style="red"),
-        Text(f"b: {result.b}", style="green"),
+        Text(printable(f"a: {result.a}"), style="red"),
+        Text(printable(f"b: {result.b}"), style="green"),
         Text(f"layers paired by {result.alignment}; ", style="dim")
         + Text(
             "identical"
@@ -71,10 +77,11 @@ def render(result: Diff) -> Any:
         table.add_column(title, justify="right", no_wrap=True)
 
     def row(name: str, fa: Totals, fb: Totals, style: str | None = None) -> None:
-        table.add_row(
-            name, _num(fa.params), _num(fb.params), _delta(fa.params, fb.params),
-            _num(fa.macs), _num(fb.macs), _delta(fa.macs, fb.macs), style=style,
+        cells = (
+            printable(name), _num(fa.params), _num(fb.params), _delta(fa.params, fb.params),
+            _num(fa.macs), _num(fb.macs), _delta(fa.macs, fb.macs),
         )  # fmt: skip
+        table.add_row(*(Text(cell) for cell in cells), style=style)
 
     for name, fa, fb in result.stages:
         row(name, fa, fb, None if (fa.params, fa.macs) == (fb.params, fb.macs) else "yellow")

@@ -1,19 +1,21 @@
 """What `archspec diff` compares: a spec file, a `.keras` file or a Python import path.
 
 Only a Keras model (a `.keras` file or an import path such as
-`keras.applications.ResNet50`) imports Keras; two specs are compared without it.
+`keras.applications.ResNet50`) imports Keras; two specs are compared without it. Any of
+the three may come from anyone: a `.keras` file is read as data (its config is checked
+before Keras builds it, see :mod:`archspec.compare.model_file`), and an import path
+runs only keras.applications' model functions unless ``allow_import`` is given (see
+:mod:`archspec.compare.import_path`).
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from archspec.errors import SpecError
+from archspec.errors import SpecError, printable
 from archspec.ir.graph import Graph
 
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")
@@ -26,57 +28,62 @@ def is_spec(ref: str) -> bool:
 
 
 def load_graph(
-    ref: str, overrides: Mapping[str, Any] | None = None, node_limit: int | None = None
+    ref: str,
+    overrides: Mapping[str, Any] | None = None,
+    node_limit: int | None = None,
+    *,
+    allow_import: bool = False,
+    include_roots: Sequence[str | Path] = (),
 ) -> tuple[Graph, str]:
-    """The IR graph of ``ref`` and a label for it."""
+    """The IR graph of ``ref`` and a label for it.
+
+    ``allow_import`` lets an import path name any module, model class or function
+    (``--allow-import``); without it, only keras.applications' model functions run.
+    ``include_roots`` widens where a spec's ``imports`` and ``extends`` may reach.
+    """
+    from archspec.expand.expander import DEFAULT_NODE_LIMIT
+
+    limit = node_limit or DEFAULT_NODE_LIMIT
     if is_spec(ref):
         from archspec.api import load
-        from archspec.expand.expander import DEFAULT_NODE_LIMIT
 
-        spec = load(ref, overrides, node_limit=node_limit or DEFAULT_NODE_LIMIT)
+        spec = load(ref, overrides, node_limit=limit, include_roots=include_roots)
         return spec.graph(), f"{spec.name} ({ref})"
     if overrides:
-        raise SpecError("`--set` applies to specs only", file=ref)
+        raise SpecError("`--set` applies to specs only", file=printable(ref))
     if ref.endswith(".keras"):
-        if not Path(ref).is_file():
-            raise SpecError("no such file", file=ref)
-        from archspec.emit.keras_emitter import import_keras
-
-        keras = import_keras()
-        try:
-            model = keras.saving.load_model(ref, compile=False, safe_mode=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
-            raise SpecError(f"cannot load the model: {exc}", file=ref) from None
-        return _import(model), f"{model.name} ({ref})"
+        return _from_model_file(ref, limit)
     looks_like_file = "/" in ref or Path(ref).exists() or Path(ref).suffix in _FILE_SUFFIXES
     if _IMPORT_PATH.match(ref) and not looks_like_file:
-        return _from_import_path(ref)
+        from archspec.compare.import_path import model_from_path
+
+        model = model_from_path(ref, allow_import=allow_import)
+        return _import(model, ref), f"{model.name} ({ref})"
     raise SpecError(
         "not a spec (.yaml), a Keras model file (.keras) or an import path "
         "such as keras.applications.ResNet50",
-        file=ref,
+        file=printable(ref),
     )
 
 
-def _import(model: Any) -> Graph:
-    from archspec.compare.keras_import import to_ir
+def _from_model_file(ref: str, node_limit: int) -> tuple[Graph, str]:
+    from archspec.compare.model_file import build_model, check_config, read_config
 
-    return to_ir(model)
-
-
-def _from_import_path(ref: str) -> tuple[Graph, str]:
+    config = read_config(ref)
+    check_config(config, ref, node_limit)
     from archspec.emit.keras_emitter import import_keras
 
-    import_keras()  # quietly, before the module that needs it
-    module_name, _, attr = ref.replace(":", ".").rpartition(".")
+    import_keras()  # quietly, before anything else imports it
+    model = build_model(config, ref)
+    return _import(model, ref), f"{model.name} ({ref})"
+
+
+def _import(model: Any, ref: str) -> Graph:
+    """``model`` as IR; an error about one of its layers names ``ref`` as its file."""
+    from archspec.compare.keras_import import to_ir
+
     try:
-        target = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise SpecError(f"cannot import `{ref}`: {exc}", file=ref) from None
-    if callable(target) and not hasattr(target, "layers"):
-        # keras.applications constructors would download weights unless told not to
-        params = inspect.signature(target).parameters
-        target = target(weights=None) if "weights" in params else target()
-    if not hasattr(target, "layers"):
-        raise SpecError(f"`{ref}` is not a Keras model or a function returning one", file=ref)
-    return _import(target), f"{target.name} ({ref})"
+        return to_ir(model)
+    except SpecError as exc:
+        exc.file = exc.file or printable(ref)
+        raise

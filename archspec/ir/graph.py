@@ -48,6 +48,8 @@ class Node:
     scopes: tuple[str, ...] = ()
     #: output shape without the batch axis (None for an unknown size)
     shape: Shape = ()
+    #: False for a frozen layer: its weights are not trained (Keras's ``trainable``)
+    trainable: bool = True
 
 
 @dataclass(slots=True)

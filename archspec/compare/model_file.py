@@ -1,0 +1,208 @@
+"""A `.keras` file read as data: its model config is checked before Keras sees it.
+
+A `.keras` file is a zip archive whose ``config.json`` describes the model and whose
+``model.weights.h5`` holds the weights. A diff needs the architecture only, so only the
+config is read, within a size bound, and the weights are never opened. Before Keras
+builds anything from the config, it is walked (without recursion) and refused unless:
+
+- the model is a functional or Sequential model (a subclassed one is code);
+- every layer is a ``keras.layers`` class that archspec has an op for;
+- every object the config names lives in one of Keras's own modules for layers,
+  initializers, regularizers, constraints and dtype policies, is not a registered
+  custom object, and is not a function or a lambda.
+
+So no custom object, no function reference and no code in the file can run, even
+before the ``safe_mode=True`` Keras applies itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import zipfile
+import zlib
+from typing import Any
+
+from archspec.errors import SpecError, printable
+from archspec.ops import REGISTRY
+
+#: the largest model config read (ResNet-152's is about 0.5 MiB)
+MAX_CONFIG_BYTES = 64 * 2**20
+CONFIG_NAME = "config.json"
+_MODEL_CLASSES = frozenset({"Functional", "Sequential"})
+#: the modules a config may name objects from
+_MODULES = frozenset(
+    {
+        "keras",
+        "keras.layers",
+        "keras.initializers",
+        "keras.regularizers",
+        "keras.constraints",
+        "keras.src.models.functional",
+    }
+)
+#: the one object a config may name without a module: a layer's input tensor
+_TENSOR = "__keras_tensor__"
+#: object kinds that stand for code rather than configuration
+_CODE = frozenset({"function", "__lambda__"})
+
+
+def read_config(path: str) -> dict[str, Any]:
+    """The model config of the `.keras` file at ``path`` (SpecError for anything else)."""
+    where = printable(path)
+    try:
+        # non-blocking, so a FIFO named `x.keras` is refused instead of waited on
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise SpecError("no such file", file=where) from None
+    except OSError as exc:
+        raise SpecError(f"cannot open: {exc.strerror}", file=where) from None
+    try:
+        _check_regular_file(os.fstat(fd), where)
+    except SpecError:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as file:
+        data = _config_bytes(file, where)
+    try:
+        config = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise SpecError(f"`{CONFIG_NAME}` is not valid JSON", file=where) from None
+    if not isinstance(config, dict):
+        raise SpecError(f"`{CONFIG_NAME}` holds no model", file=where)
+    return config
+
+
+def _check_regular_file(info: os.stat_result, where: str) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise SpecError("a directory, not a Keras model file", file=where)
+    if not stat.S_ISREG(info.st_mode):
+        raise SpecError("not a regular file, so not a Keras model file", file=where)
+    if info.st_size == 0:
+        raise SpecError("an empty file, not a Keras model", file=where)
+
+
+def _config_bytes(file: Any, where: str) -> bytes:
+    """``config.json`` from the zip archive, read no further than the size bound."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            try:
+                member = archive.getinfo(CONFIG_NAME)
+            except KeyError:
+                raise SpecError(
+                    f"a zip archive without `{CONFIG_NAME}`, so not a Keras model", file=where
+                ) from None
+            if member.file_size > MAX_CONFIG_BYTES:
+                raise _too_large(where)
+            with archive.open(member) as config:
+                data = config.read(MAX_CONFIG_BYTES + 1)
+    except zipfile.BadZipFile:
+        raise SpecError(
+            "not a Keras model file (a `.keras` file is a zip archive)", file=where
+        ) from None
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zlib.error) as exc:
+        detail = printable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise SpecError(f"a damaged zip archive: {detail}", file=where) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise _too_large(where)
+    return data
+
+
+def _too_large(where: str) -> SpecError:
+    return SpecError(
+        f"`{CONFIG_NAME}` is larger than archspec reads ({MAX_CONFIG_BYTES // 2**20} MiB)",
+        file=where,
+    )
+
+
+def check_config(config: dict[str, Any], path: str, node_limit: int) -> None:
+    """Refuse a config that holds anything but a model archspec reads, before building it."""
+    where = printable(path)
+    cls = config.get("class_name")
+    if cls not in _MODEL_CLASSES or config.get("module") not in _MODULES:
+        shown = printable(str(cls))
+        raise SpecError(
+            f"the model is a `{shown}`, not a functional or Sequential model, which are "
+            "the ones archspec reads",
+            file=where,
+        )
+    body = config.get("config")
+    layers = body.get("layers") if isinstance(body, dict) else None
+    if not isinstance(layers, list):
+        raise SpecError("the model config has no list of layers", file=where)
+    if len(layers) > node_limit:
+        raise SpecError(
+            f"the model has {len(layers):,} layers, more than the limit of {node_limit:,} "
+            "(--max-nodes)",
+            file=where,
+        )
+    known = {op.keras_class for op in REGISTRY.ops()} | {"InputLayer"}
+    for entry in layers:
+        if not isinstance(entry, dict):
+            raise SpecError("the model config has a layer that is not a mapping", file=where)
+        layer_cls, module = entry.get("class_name"), entry.get("module")
+        if layer_cls not in known or module != "keras.layers":
+            inner = entry.get("config")
+            name = inner.get("name") if isinstance(inner, dict) else entry.get("name")
+            shown = layer_cls if module == "keras.layers" else f"{module}.{layer_cls}"
+            raise SpecError(
+                f"layer `{printable(str(name))}` is a {printable(str(shown))}, which "
+                "archspec has no op for",
+                file=where,
+            )
+    for obj in _objects(config):
+        _check_object(obj, where)
+
+
+def _objects(config: Any) -> list[dict[str, Any]]:
+    """Every mapping in the config that names a class, found without recursion."""
+    found: list[dict[str, Any]] = []
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "class_name" in item:
+                found.append(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _check_object(obj: dict[str, Any], where: str) -> None:
+    cls, module = obj.get("class_name"), obj.get("module")
+    shown = printable(f"{module}.{cls}" if module else str(cls))
+    if cls in _CODE:
+        raise SpecError(
+            f"the model config holds code (`{shown}`), which archspec never loads", file=where
+        )
+    if not isinstance(cls, str) or (module not in _MODULES and (module, cls) != (None, _TENSOR)):
+        raise SpecError(
+            f"the model config refers to `{shown}`, which is not one of Keras's layers, "
+            "initializers or regularizers, so archspec does not load it",
+            file=where,
+        )
+    registered = obj.get("registered_name")
+    if registered is not None and registered != cls:
+        raise SpecError(
+            f"the model config refers to the registered custom object "
+            f"`{printable(str(registered))}`, which archspec does not load",
+            file=where,
+        )
+
+
+def build_model(config: dict[str, Any], path: str) -> Any:
+    """The Keras model a checked config describes, built without its weights."""
+    import keras
+
+    config = {**config, "compile_config": None}  # an optimizer is not architecture
+    try:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - any config Keras rejects is the file's problem
+        lines = str(exc).strip().splitlines()
+        detail = printable(lines[0] if lines else type(exc).__name__)
+        raise SpecError(f"cannot load the model: {detail}", file=printable(path)) from None
+    if not isinstance(model, keras.Model):
+        raise SpecError("the file does not hold a Keras model", file=printable(path))
+    return model
