@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,14 +58,17 @@ def load(
     overrides: Mapping[str, Any] | None = None,
     *,
     node_limit: int = DEFAULT_NODE_LIMIT,
+    include_roots: Sequence[str | Path] = (),
     **kw_overrides: Any,
 ) -> ArchSpec:
     """Read, validate and expand a spec; raises :class:`archspec.SpecError` on any fault.
 
     Top-level parameters can be overridden by keyword (``load(p, classes=10)``) or, for
-    names that are not Python identifiers, with a mapping.
+    names that are not Python identifiers, with a mapping. ``imports`` and ``extends``
+    may name files in the spec's own folder tree, archspec's bundled specs and the
+    folders in ``include_roots``, nowhere else.
     """
-    spec, raw = load_spec(path)
+    spec, raw = load_spec(path, include_roots=include_roots)
     values = {**(overrides or {}), **kw_overrides}
     params = resolve_top_params(spec, values, file=str(path))
     result = ArchSpec(spec, str(path), params, node_limit, raw, frozenset(values))

@@ -112,12 +112,25 @@ def _print_error(exc: SpecError) -> None:
     click.echo(f"error: {exc.format()}", err=True)
 
 
-def _overrides(values: tuple[str, ...]) -> dict[str, Any]:
-    from archspec.expand.expander import parse_override
+def parse_override(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` from the command line; VALUE is YAML, under a spec file's limits."""
+    from archspec.loader.yaml_source import parse_value
 
+    if "=" not in text:
+        raise SpecError(f"`--set {text}` needs the form NAME=VALUE", path="--set")
+    name, _, value = text.partition("=")
+    name = name.strip()
+    if not value.strip():
+        return name, ""
+    return name, parse_value(value, what=f"--set {name}")
+
+
+def _overrides(values: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for text in values:
         name, value = parse_override(text)
+        if name in out:
+            raise SpecError(f"`{name}` is set twice", path=f"--set {name}")
         out[name] = value
     return out
 
@@ -133,6 +146,15 @@ def _limit_option(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Refuse specs that expand to more layers than this.",
     )(func)
 
+
+_root_option = click.option(
+    "--include-root",
+    "include_roots",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Also allow `imports`/`extends` from this folder tree (repeatable).",
+)
 
 _set_option = click.option(
     "--set",
@@ -152,9 +174,12 @@ def main() -> None:
 @main.command()
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @_set_option
+@_root_option
 @_limit_option
 @_report
-def validate(specs: tuple[str, ...], sets: tuple[str, ...], max_nodes: int) -> None:
+def validate(
+    specs: tuple[str, ...], sets: tuple[str, ...], include_roots: tuple[str, ...], max_nodes: int
+) -> None:
     """Check specs without importing TensorFlow; exit 0 when all are valid, 2 otherwise."""
     from archspec.api import load
 
@@ -162,7 +187,7 @@ def validate(specs: tuple[str, ...], sets: tuple[str, ...], max_nodes: int) -> N
     failed = 0
     for path in specs:
         try:
-            result = load(path, overrides, node_limit=max_nodes)
+            result = load(path, overrides, node_limit=max_nodes, include_roots=include_roots)
         except SpecError as exc:
             if click.get_current_context().meta.get("archspec.debug"):
                 raise
@@ -171,25 +196,33 @@ def validate(specs: tuple[str, ...], sets: tuple[str, ...], max_nodes: int) -> N
             continue
         graph = result.graph()
         # counted as Keras counts `model.layers`: input layers included
-        click.echo(f"{path}: ok ({result.name}, {len(graph)} layers)")
+        click.echo(printable(f"{path}: ok ({result.name}, {len(graph)} layers)"))
     if failed:
         sys.exit(EXIT_ERROR)
 
 
-def _check_output(out: Path) -> None:
-    if out.suffix != ".keras":
-        raise SpecError(f"the output file must end in `.keras`, got `{out.name}`", file=str(out))
+def check_output(out: Path, what: str, suffix: str | None = None) -> None:
+    """Refuse, before any work, an output path that cannot take a new file.
+
+    A FIFO would block the write, a device would swallow it, a symbolic-link loop or a
+    NUL byte would fail late: each is one line now, and nothing is built first.
+    """
+    if suffix is not None and out.suffix != suffix:
+        raise SpecError(f"the output file must end in `{suffix}`, got `{out.name}`", file=str(out))
+    from archspec.loader.files import path_problem
+
+    problem = path_problem(out, kind=what)
+    if problem is not None:
+        raise SpecError(f"cannot write {what} there: the path {problem}", file=str(out))
     parent = out.parent
     if not parent.is_dir():
-        raise SpecError(f"cannot write the model: folder `{parent}` does not exist", file=str(out))
-    if out.is_dir():
-        raise SpecError("cannot write the model: this is a folder", file=str(out))
+        raise SpecError(f"cannot write {what}: folder `{parent}` does not exist", file=str(out))
     if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise SpecError("cannot write the model: permission denied", file=str(out))
+        raise SpecError(f"cannot write {what}: permission denied", file=str(out))
 
 
-def save_atomically(model: Any, out: Path) -> None:
-    """Save to a temporary file beside ``out``, then rename: never a half-written model.
+def write_atomically(write: Callable[[str], None], out: Path) -> None:
+    """``write(path)`` to a temporary file beside ``out``, then rename: never a half file.
 
     The file is flushed to disk before the rename, and the folder after it, so a crash
     leaves the old file or the whole new one. Any exception (an interrupt, a signal
@@ -203,7 +236,7 @@ def save_atomically(model: Any, out: Path) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".keras", dir=out.parent)
         os.close(fd)
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        model.save(tmp)
+        write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -232,6 +265,7 @@ def _fsync(path: str | Path) -> None:
 @click.option("-o", "--output", type=click.Path(), help="Where to save (default: NAME.keras).")
 @click.option("--no-save", is_flag=True, help="Build and summarise only.")
 @click.option("--summary", is_flag=True, help="Print the Keras layer-by-layer summary.")
+@_root_option
 @_limit_option
 @_report
 def build(
@@ -240,16 +274,17 @@ def build(
     output: str | None,
     no_save: bool,
     summary: bool,
+    include_roots: tuple[str, ...],
     max_nodes: int,
 ) -> None:
     """Validate and compile SPEC into a Keras model, then save it as a .keras file."""
     with _signals_raise():
         from archspec.api import load
 
-        result = load(spec, _overrides(sets), node_limit=max_nodes)
+        result = load(spec, _overrides(sets), node_limit=max_nodes, include_roots=include_roots)
         out = Path(output) if output else Path(f"{result.name}.keras")
         if not no_save:
-            _check_output(out)
+            check_output(out, "the model", ".keras")
         model = result.build(quiet=not click.get_current_context().meta.get("archspec.debug"))
         if summary:
             model.summary()
@@ -261,7 +296,7 @@ def build(
         )
         if not no_save:
             try:
-                save_atomically(model, out)
+                write_atomically(model.save, out)
             except OSError as exc:
                 raise SpecError(
                     f"cannot write the model: {exc.strerror or exc}", file=str(out)
@@ -278,17 +313,24 @@ def build(
     help="Collapse the hierarchy below this depth (1: stages only).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_root_option
 @_limit_option
 @_report
 def info(
-    spec: str, sets: tuple[str, ...], depth: int | None, as_json: bool, max_nodes: int
+    spec: str,
+    sets: tuple[str, ...],
+    depth: int | None,
+    as_json: bool,
+    include_roots: tuple[str, ...],
+    max_nodes: int,
 ) -> None:
     """Shapes, parameters and MACs per layer and per block, without TensorFlow."""
     from archspec.analysis.stats import analyse
     from archspec.api import load
     from archspec.jsonout import dumps
 
-    analysis = analyse(load(spec, _overrides(sets), node_limit=max_nodes).graph())
+    loaded = load(spec, _overrides(sets), node_limit=max_nodes, include_roots=include_roots)
+    analysis = analyse(loaded.graph())
     if as_json:
         click.echo(dumps(analysis.to_json()))
         return
@@ -307,6 +349,14 @@ EXIT_DIFFERENT = 1
 @click.option("--set-a", "sets_a", multiple=True, metavar="NAME=VALUE", help="Override for A only.")
 @click.option("--set-b", "sets_b", multiple=True, metavar="NAME=VALUE", help="Override for B only.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option(
+    "--allow-import",
+    is_flag=True,
+    help="Let an import path import and run any Python code (your own module, a "
+    "keras.Model subclass, a function returning a model); without it only "
+    "keras.applications model functions run.",
+)
+@_root_option
 @_limit_option
 @_report
 def diff(
@@ -316,6 +366,8 @@ def diff(
     sets_a: tuple[str, ...],
     sets_b: tuple[str, ...],
     as_json: bool,
+    allow_import: bool,
+    include_roots: tuple[str, ...],
     max_nodes: int,
 ) -> None:
     """What differs between A and B: each a spec, a .keras file or an import path.
@@ -328,12 +380,19 @@ def diff(
     from archspec.jsonout import dumps
 
     shared = _overrides(sets)
-    graph_a, label_a = load_graph(
-        a, {**shared, **_overrides(sets_a)} if is_spec(a) else _overrides(sets_a), max_nodes
-    )
-    graph_b, label_b = load_graph(
-        b, {**shared, **_overrides(sets_b)} if is_spec(b) else _overrides(sets_b), max_nodes
-    )
+    graphs = []
+    for ref, own in ((a, sets_a), (b, sets_b)):
+        overrides = {**shared, **_overrides(own)} if is_spec(ref) else _overrides(own)
+        graphs.append(
+            load_graph(
+                ref,
+                overrides,
+                max_nodes,
+                allow_import=allow_import,
+                include_roots=include_roots,
+            )
+        )
+    (graph_a, label_a), (graph_b, label_b) = graphs
     result = compare(graph_a, graph_b, a_label=label_a, b_label=label_b)
     if as_json:
         click.echo(dumps(result.to_json()))
@@ -355,10 +414,15 @@ def schema(output: str | None) -> None:
     from archspec.spec.schema import schema_text
 
     text = schema_text()
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
+    if not output:
         click.echo(text, nl=False)
+        return
+    out = Path(output)
+    check_output(out, "the schema")
+    try:
+        write_atomically(lambda path: Path(path).write_text(text, encoding="utf-8"), out)
+    except OSError as exc:
+        raise SpecError(f"cannot write the schema: {exc.strerror or exc}", file=output) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

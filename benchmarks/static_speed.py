@@ -5,7 +5,11 @@
 2. `archspec validate` and `info` on synthetic specs of 1 to 10,000 residual blocks
    (four layers each), to show the time grows linearly (goal: 10,000 blocks under 2 s):
    the time per block above the one-block run stays the same from 1,000 to 10,000.
-3. `archspec diff` of two synthetic specs whose layer names differ (so layers are paired
+3. `archspec info` at the default node limit: the synthetic spec at 2,499 and 24,999
+   blocks (9,999 and 99,999 layers), as a table and as JSON. Goal: linear, the same
+   time per layer at both sizes (the table took 90 s for 100,000 layers when it was
+   laid out by rich).
+4. `archspec diff` of two synthetic specs whose layer names differ (so layers are paired
    by structure) at about 5,000 and 20,000 layers: the whole process, and the diff step
    alone (timed inside a fresh process, after both specs are loaded). Goal: linear, the
    diff step's time per layer the same at both sizes.
@@ -15,7 +19,7 @@ are byte-compiled first, as installing a wheel does: an editable checkout run wi
 ``PYTHONDONTWRITEBYTECODE=1`` would otherwise recompile them in every process, which
 measures the compiler rather than archspec (keras, the baseline, is compiled too).
 
-    python benchmarks/static_speed.py [--repeats N] [--json] [--only ratios|scaling|diff]
+    python benchmarks/static_speed.py [--repeats N] [--json] [--only ratios|scaling|info|diff]
 """
 
 from __future__ import annotations
@@ -167,12 +171,34 @@ def spec_scaling(repeats: int) -> tuple[dict[int, dict[str, float]], dict[int, d
     return scaling, per_block_us
 
 
+#: blocks of the synthetic spec for `info` at the default node limit
+INFO_BLOCKS = (2_499, 24_999)
+
+
+def info_scaling(repeats: int) -> dict[int, dict[str, float]]:
+    """Layers -> seconds of `info` (table) and `info --json` on the synthetic spec."""
+    with tempfile.TemporaryDirectory() as tmp:
+        commands: dict[str, list[str]] = {}
+        for blocks in INFO_BLOCKS:
+            path = Path(tmp) / f"synthetic{blocks}.yaml"
+            path.write_text(SYNTHETIC.format(blocks=blocks))
+            commands[f"table {blocks}"] = [*ARCHSPEC, "info", str(path)]
+            commands[f"json {blocks}"] = [*ARCHSPEC, "info", str(path), "--json"]
+        times = medians(commands, repeats)
+    return {
+        4 * blocks + 3: {kind: times[f"{kind} {blocks}"] for kind in ("table", "json")}
+        for blocks in INFO_BLOCKS
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "--only", choices=("ratios", "scaling", "diff"), help="Run one part of the benchmark."
+        "--only",
+        choices=("ratios", "scaling", "info", "diff"),
+        help="Run one part of the benchmark.",
     )
     args = parser.parse_args()
     if not compileall.compile_dir(ROOT / "archspec", quiet=1):
@@ -190,6 +216,8 @@ def main() -> None:
         report["seconds"], report["ratios"] = resnet_ratios(args.repeats)
     if args.only in (None, "scaling"):
         report["scaling"], report["per_block_us"] = spec_scaling(args.repeats)
+    if args.only in (None, "info"):
+        report["info_scaling"] = info_scaling(args.repeats)
     if args.only in (None, "diff"):
         report["diff_scaling"] = diff_scaling(args.repeats)
         report["diff_us_per_layer"] = {
@@ -211,6 +239,13 @@ def main() -> None:
                 us = report["per_block_us"][blocks]
                 line += f"  ({us['validate']:.0f} us, {us['info']:.0f} us per block)"
             print(line)
+    if "info_scaling" in report:
+        print("info on the synthetic spec at the default node limit (table, JSON):")
+        for layers, t in report["info_scaling"].items():
+            print(
+                f"  {layers:>7,} layers: table {t['table']:.3f} s, json {t['json']:.3f} s "
+                f"({t['table'] / layers * 1e6:.1f} / {t['json'] / layers * 1e6:.1f} us per layer)"
+            )
     if "diff_scaling" in report:
         print("diff of two synthetic specs with different layer names (paired by structure):")
         for layers, t in report["diff_scaling"].items():

@@ -95,7 +95,7 @@ def test_the_model_is_flushed_before_the_rename(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", replace)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     out = tmp_path / "m.keras"
-    cli.save_atomically(model, out)
+    cli.write_atomically(model.save, out)
     assert [kind for kind, _ in steps] == ["fsync", "replace", "fsync"]
     assert steps[0][1] != str(out) and steps[1][1] == str(out) and steps[2][1] == str(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]

@@ -167,20 +167,6 @@ def _frozen(value: Any) -> Hashable:
     return (value.__class__, value)
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """``NAME=VALUE`` from the command line; VALUE is read as a YAML scalar or list."""
-    import yaml
-
-    if "=" not in text:
-        raise SpecError(f"`--set {text}` needs the form NAME=VALUE", path="--set")
-    name, _, value = text.partition("=")
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
-    return name.strip(), parsed
-
-
 def bind_params(
     decls: Mapping[str, ParamDecl],
     given: Mapping[str, tuple[Any, Loc | None]],
@@ -898,4 +884,4 @@ def expand(
         return expander.run(params)
 
 
-__all__ = ["Expander", "Scope", "expand", "parse_override", "resolve_top_params"]
+__all__ = ["Expander", "Scope", "expand", "resolve_top_params"]

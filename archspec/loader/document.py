@@ -5,20 +5,48 @@ A variant file names its base with ``extends``; its keys replace the base's, exc
 differs (``params: {depths: [3, 4, 23, 3]}``). ``imports`` pulls blocks from block
 library files. Paths are relative to the file that names them. Every merged value
 keeps the position of the file it came from, so errors point at the right file.
+
+A spec may come from anyone, so what it can include is confined: relative paths only,
+inside the folder of the spec named by the user, archspec's bundled spec folder, or a
+folder the caller allows (``include_roots``), with symbolic links resolved before the
+check. Until a file shows itself to be an archspec file, no message quotes its text.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from archspec.errors import SpecError, did_you_mean
-from archspec.loader.yaml_source import PosDict, PosList, loc_of, locate, read_yaml_file
+from archspec.errors import Loc, SpecError, did_you_mean
+from archspec.loader.files import path_problem
+from archspec.loader.yaml_source import (
+    NodeBudget,
+    PosDict,
+    PosList,
+    loc_of,
+    locate,
+    read_yaml_file,
+)
 from archspec.spec.models import BlockLibrary, Spec
 
 MAX_INCLUDE_DEPTH = 16
+#: most files one load reads: the spec, its bases and its block libraries
+MAX_INCLUDED_FILES = 64
+#: archspec's own specs (``specs/`` beside the package), which any spec may include
+BUNDLED_SPECS = Path(__file__).resolve().parents[2] / "specs"
+_OUTSIDE_HINT = (
+    "`imports` and `extends` stay within the spec's folder, archspec's bundled specs and "
+    "folders allowed with --include-root"
+)
+#: what each kind of file is, and how one starts
+_FILE_KINDS = {
+    False: ("a spec", "`archspec: 1`, `name: ...`, ..."),
+    True: ("a block library", "`archspec: 1`, `blocks: ...`"),
+}
 
 
 def format_path(path: tuple[Any, ...]) -> str:
@@ -117,11 +145,34 @@ def _allowed_fields(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
     return names
 
 
-def _check_mapping(raw: Any, file: str, what: str) -> PosDict:
+def _kind(value: Any) -> str:
+    """What sort of YAML value ``value`` is, in words that never quote it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a whole number other than 1"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "empty"
+
+
+def _check_mapping(raw: Any, file: str, *, library: bool) -> PosDict:
+    """``raw`` when it is an archspec file: a mapping with ``archspec: 1``.
+
+    Until this holds, a file may be anything an import names (a key, a password file),
+    so these messages say what the file is and never quote what it holds.
+    """
     if not isinstance(raw, PosDict):
-        kind = "a list" if isinstance(raw, PosList) else f"the plain value `{raw}`"
+        what, start = _FILE_KINDS[library]
+        kind = "a list" if isinstance(raw, PosList) else "a single plain value"
         raise SpecError(
-            f"{what} must be a YAML mapping (`archspec: 1`, `name: ...`, ...), not {kind}",
+            f"{what} must be a YAML mapping ({start}), not {kind}",
             loc=loc_of(raw),
             file=file,
         )
@@ -131,31 +182,65 @@ def _check_mapping(raw: Any, file: str, what: str) -> PosDict:
             loc=raw.loc,
             file=file,
         )
-    if raw["archspec"] != 1:
+    version = raw["archspec"]
+    if type(version) is not int or version != 1:  # `true` and `1.0` equal 1 in Python
         raise SpecError(
-            f"unsupported format version {raw['archspec']!r}; this archspec reads `archspec: 1`",
+            f"unsupported format version ({_kind(version)}); this archspec reads `archspec: 1`",
             loc=raw.loc_of("archspec"),
             path="archspec",
         )
     return raw
 
 
-def _relative(
-    base_file: Path, target: Any, raw: PosDict, key: Any, index: int | None, stack: tuple[Path, ...]
-) -> Path:
-    """The file ``target`` names, relative to ``base_file``; missing files and cycles are errors."""
-    container = raw[key]
-    where = container.loc_of(index) if isinstance(container, PosList) else raw.loc_of(key)
-    path_text = f"{key}[{index}]" if index is not None else str(key)
-    if not isinstance(target, str) or not target:
-        raise SpecError("expected a file path", loc=where, path=path_text)
-    path = (base_file.parent / target).resolve()
-    if not path.is_file():
-        raise SpecError(f"`{target}` does not exist (looked for {path})", loc=where, path=path_text)
-    if path in stack:
-        chain = " -> ".join(p.name for p in (*stack, path))
-        raise SpecError(f"files include each other in a cycle: {chain}", loc=where, path=path_text)
-    return path
+def _real(path: str | Path) -> Path:
+    """``path`` made absolute with every symbolic link resolved (as far as they resolve)."""
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return Path(os.path.abspath(path))
+
+
+def _shown(text: str) -> str:
+    """A path from a spec, fit to be quoted on one line (control characters escaped)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _include_roots(spec: str | Path, extra: Sequence[str | Path] = ()) -> tuple[Path, ...]:
+    """The folders ``imports`` and ``extends`` may reach when loading ``spec``.
+
+    The folder of the spec as named and of the file it resolves to (the same unless the
+    spec is a symbolic link), with their subfolders; archspec's bundled spec folder, when
+    there is one; and the caller's ``extra`` folders. All are resolved, so a link inside
+    a root that points out of it leads out of it.
+    """
+    named = Path(os.path.abspath(spec))
+    roots = [_real(named.parent), _real(named).parent]
+    if BUNDLED_SPECS.is_dir():
+        roots.append(_real(BUNDLED_SPECS))
+    roots.extend(_real(folder) for folder in extra)
+    return tuple(dict.fromkeys(roots))
+
+
+def _check_no_clash(known: PosDict | None, blocks: PosDict, where: Loc | None, path: str) -> None:
+    """Two imports may not define the same block: which one a call meant would be a guess.
+
+    A block both reach through a library they share is one definition, not a clash.
+    """
+    if not isinstance(known, PosDict):
+        return
+    for name in blocks:
+        if name in known and known[name] is not blocks[name]:
+            first, second = known.key_locs.get(name), blocks.key_locs.get(name)
+            raise SpecError(
+                f"block `{name}` is defined both in {_where(first)} and in {_where(second)}; "
+                "rename one of them or import only one of the files",
+                loc=where,
+                path=path,
+            )
+
+
+def _where(loc: Loc | None) -> str:
+    return f"`{loc.file}` (line {loc.line})" if loc is not None else "another import"
 
 
 def _merge_named(into: PosDict, key: str, entries: PosDict) -> None:
@@ -170,10 +255,17 @@ def _merge_named(into: PosDict, key: str, entries: PosDict) -> None:
 
 
 class _Resolver:
-    """Follows ``extends`` and ``imports`` for one load, reading each library once."""
+    """Follows ``extends`` and ``imports`` for one load, reading each library once.
 
-    def __init__(self) -> None:
+    The files of one load share one budget of YAML nodes and may number at most
+    :data:`MAX_INCLUDED_FILES`, so a spec cannot multiply its size through includes.
+    """
+
+    def __init__(self, roots: tuple[Path, ...]) -> None:
+        self.roots = roots
         self.libraries: dict[Path, PosDict] = {}
+        self.budget = NodeBudget()
+        self.files_read = 0
 
     def resolve(self, path: Path, stack: tuple[Path, ...], *, library: bool = False) -> PosDict:
         if library and path in self.libraries:
@@ -182,9 +274,15 @@ class _Resolver:
             raise SpecError(
                 f"`extends`/`imports` nest deeper than {MAX_INCLUDE_DEPTH}", file=str(path)
             )
+        self.files_read += 1
+        if self.files_read > MAX_INCLUDED_FILES:
+            raise SpecError(
+                f"a spec, its bases and block libraries may be at most {MAX_INCLUDED_FILES} "
+                "files; this one would be more",
+                file=_display(path),
+            )
         shown = _display(path)
-        what = "a block library" if library else "a spec"
-        raw = _check_mapping(read_yaml_file(shown), shown, what)
+        raw = _check_mapping(read_yaml_file(shown, budget=self.budget), shown, library=library)
         stack = (*stack, path)
         raw = self._with_imports(raw, path, stack)
         if library:
@@ -192,9 +290,50 @@ class _Resolver:
             self.libraries[path] = raw
             return raw
         if "extends" in raw:
-            base_path = _relative(path, raw["extends"], raw, "extends", None, stack)
+            base_path = self._included(path, raw, "extends", None, stack)
             raw = _extend(self.resolve(base_path, stack), raw)
         return raw
+
+    def _included(
+        self, base_file: Path, raw: PosDict, key: str, index: int | None, stack: tuple[Path, ...]
+    ) -> Path:
+        """The file ``raw[key]`` (or ``raw[key][index]``) names, relative to ``base_file``.
+
+        It must stay inside the roots once links are resolved, be a regular file, and not
+        include itself. Confinement is checked first, so nothing is said about what lies
+        outside the roots, not even whether it exists.
+        """
+        container = raw[key]
+        target = container[index] if index is not None else container
+        where = container.loc_of(index) if isinstance(container, PosList) else raw.loc_of(key)
+        path_text = f"{key}[{index}]" if index is not None else key
+
+        def refuse(message: str, hint: str | None = None) -> SpecError:
+            return SpecError(message, loc=where, path=path_text, hint=hint)
+
+        if not isinstance(target, str) or not target:
+            raise refuse("expected a file path")
+        if Path(target).is_absolute():
+            raise refuse(
+                f"`{_shown(target)}` is an absolute path; give it relative to this file",
+                _OUTSIDE_HINT,
+            )
+        candidate = base_file.parent / target
+        path = _real(candidate)
+        if not any(path.is_relative_to(root) for root in self.roots):
+            raise refuse(
+                f"`{_shown(target)}` is outside the folders a spec may include from",
+                _OUTSIDE_HINT,
+            )
+        problem = path_problem(candidate, kind="a spec file")
+        if problem is not None:
+            raise refuse(f"`{_shown(target)}` {problem}")
+        if not path.exists():
+            raise refuse(f"`{_shown(target)}` does not exist (looked for {path})")
+        if path in stack:
+            chain = " -> ".join(p.name for p in (*stack, path))
+            raise refuse(f"files include each other in a cycle: {chain}")
+        return path
 
     def _with_imports(self, raw: PosDict, file: Path, stack: tuple[Path, ...]) -> PosDict:
         imports = raw.get("imports")
@@ -207,10 +346,11 @@ class _Resolver:
                 path="imports",
             )
         imported = PosDict()
-        for i, target in enumerate(imports):
-            lib_path = _relative(file, target, raw, "imports", i, stack)
+        for i in range(len(imports)):
+            lib_path = self._included(file, raw, "imports", i, stack)
             blocks = self.resolve(lib_path, stack, library=True).get("blocks")
             if isinstance(blocks, PosDict):
+                _check_no_clash(imported.get("blocks"), blocks, imports.loc_of(i), f"imports[{i}]")
                 _merge_named(imported, "blocks", blocks)
         own = raw.get("blocks")
         if isinstance(own, PosDict):
@@ -265,15 +405,25 @@ def _validate(raw: PosDict, model: type[BaseModel]) -> Any:
         raise validation_error(exc, raw, model) from None
 
 
-def load_raw(path: str | Path) -> PosDict:
-    """Read a spec and everything it extends or imports into one raw document."""
-    p = Path(path)
-    if not p.exists() or p.is_dir():
-        read_yaml_file(p)  # raises the precise error
-    return _Resolver().resolve(p.resolve(), ())
+def load_raw(path: str | Path, *, include_roots: Sequence[str | Path] = ()) -> PosDict:
+    """Read a spec and everything it extends or imports into one raw document.
+
+    ``include_roots`` are folders, besides the spec's own and archspec's bundled specs,
+    that ``imports`` and ``extends`` may reach (``--include-root``).
+    """
+    file = os.fspath(path)
+    problem = path_problem(file, kind="a spec file")
+    if problem is not None:
+        raise SpecError(problem, file=file)
+    if not os.path.exists(file):
+        raise SpecError("no such file", file=file)
+    resolver = _Resolver(_include_roots(file, include_roots))
+    return resolver.resolve(_real(file), ())
 
 
-def load_spec(path: str | Path) -> tuple[Spec, PosDict]:
+def load_spec(
+    path: str | Path, *, include_roots: Sequence[str | Path] = ()
+) -> tuple[Spec, PosDict]:
     """Read and validate a spec file; returns the model and the raw document (for positions)."""
-    raw = load_raw(path)
+    raw = load_raw(path, include_roots=include_roots)
     return _validate(raw, Spec), raw

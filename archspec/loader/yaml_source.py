@@ -1,25 +1,38 @@
 """YAML text to plain data that remembers where every value came from.
 
 PyYAML's safe loader is used, never the full one: a spec is data and can never name
-a Python object. On top of it this module rejects duplicate keys (PyYAML silently
-keeps the last), bounds the file size and the size of the document once aliases are
-expanded (a "billion laughs" file is a few hundred bytes), and records the line and
-column of every mapping key and value and of every list item.
+a Python object. Before a document is composed, one pass over the parser's events
+bounds its shape: no tags, at most :data:`MAX_NESTING` levels of lists and mappings,
+and at most :data:`MAX_DOCUMENT_NODES` nodes once aliases are expanded (a "billion
+laughs" file is a few hundred bytes), so nothing recursive or large is built from
+hostile text. While constructing, this module rejects duplicate keys (PyYAML silently
+keeps the last) and integers wider than expressions allow, keeps dates and ``=`` as
+text, and records the line and column of every mapping key and value and list item.
+
+A file named by an import may be anything, so no message here quotes a document's
+text, except the keys of one that presents itself as a spec (an ``archspec`` key).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from archspec.errors import Loc, SpecError
+from archspec.loader.files import read_bounded
+from archspec.spec.expr import MAX_INT_BITS, int_fits
 
 #: Largest spec file read, in bytes.
 MAX_FILE_BYTES = 1 << 20
-#: Largest number of YAML nodes in a document once every alias is expanded.
+#: Largest number of YAML nodes in a document once every alias is expanded; a spec and
+#: the files it extends or imports share this budget.
 MAX_DOCUMENT_NODES = 200_000
+#: Deepest nesting of lists and mappings, counting what aliases stand for. The bundled
+#: specs need 9; composing and constructing a document recurse once per level.
+MAX_NESTING = 64
 
 
 class PosDict(dict):
@@ -98,31 +111,166 @@ def _mark(file: str, mark: yaml.Mark | None) -> Loc | None:
     return Loc(file, mark.line + 1, mark.column + 1)
 
 
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """Number of nodes ``node`` stands for once aliases are expanded (memoised, so fast)."""
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    memo[key] = 1  # a recursive alias counts once instead of looping
-    total = 1
-    if isinstance(node, yaml.SequenceNode):
-        for child in node.value:
-            total += _expanded_size(child, memo)
-    elif isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            total += _expanded_size(k, memo) + _expanded_size(v, memo)
-    memo[key] = total
-    return total
+@dataclass
+class NodeBudget:
+    """YAML nodes, aliases expanded, that the documents of one load may still use."""
+
+    limit: int = MAX_DOCUMENT_NODES
+    used: int = 0
+
+    def spend(self, size: int, loc: Loc | None) -> None:
+        if self.used + size <= self.limit:
+            self.used += size
+            return
+        if self.used:
+            message = (
+                f"the document expands to {size:,} YAML nodes; with the {self.used:,} of the "
+                f"files read before it, that is more than the limit of {self.limit:,}"
+            )
+        else:
+            message = (
+                f"the document expands to {size:,} YAML nodes, more than the limit of "
+                f"{self.limit:,} (are aliases nested too deep?)"
+            )
+        raise SpecError(message, loc=loc)
 
 
 #: libyaml's parser where PyYAML was built with it (several times faster), else PyYAML's
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
+_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def _check_events(text: str, file: str, budget: NodeBudget) -> bool:
+    """Bound the document's shape from the parser's events alone, before it is composed.
+
+    libyaml parses without recursion, but composing and constructing recurse once per
+    level of nesting (a few thousand levels crash the C composer), and an alias lets a
+    few bytes stand for a huge or endless document. So this pass refuses tags, nesting
+    deeper than :data:`MAX_NESTING` (an alias counts as deep as what it names), an alias
+    inside the collection it names, and more nodes than ``budget`` holds. It stops at the
+    first level too deep, which keeps libyaml's own cost on deep text small.
+
+    Returns whether the document is a mapping with an ``archspec`` key, that is, whether
+    it presents itself as an archspec file whose keys messages may quote.
+    """
+    # anchor -> (nodes, levels) of what it names; None while its collection is still open
+    anchors: dict[str, tuple[int, int] | None] = {}
+    # one entry per open collection: [anchor, nodes, levels below it]
+    stack: list[list[Any]] = [[None, 0, 0]]
+    root: Any = None  # the first node's event
+    root_entries = 0  # keys and values met directly in a root mapping
+    declared = False
+    loader = _BaseLoader(text)
+    try:
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if kind is _SCALAR or kind is _ALIAS or kind in _OPEN:
+                root = root or event
+                if len(stack) == 2 and type(root) is yaml.MappingStartEvent:
+                    declared |= root_entries % 2 == 0 and getattr(event, "value", 0) == "archspec"
+                    root_entries += 1
+            if kind is _ALIAS:
+                named = anchors.get(event.anchor, (1, 0))  # an unknown alias: the composer says so
+                if named is None:
+                    raise _shape_error(_ENDLESS, event, file)
+                nodes, levels = named
+                if len(stack) - 1 + levels > MAX_NESTING:
+                    raise _shape_error(_TOO_DEEP + " once this alias is expanded", event, file)
+            elif kind is _SCALAR or kind in _OPEN:
+                if event.tag is not None:
+                    raise _shape_error(_TAGS, event, file)
+                if kind is not _SCALAR:
+                    if len(stack) > MAX_NESTING:
+                        raise _shape_error(_TOO_DEEP, event, file)
+                    if event.anchor is not None:
+                        anchors[event.anchor] = None
+                    stack.append([event.anchor, 1, 0])
+                    continue
+                nodes, levels = 1, 0
+                if event.anchor is not None:
+                    anchors[event.anchor] = (nodes, levels)
+            elif kind in _CLOSE:
+                anchor, nodes, levels = stack.pop()
+                levels += 1
+                if anchor is not None:
+                    anchors[anchor] = (nodes, levels)
+            elif kind is yaml.DocumentEndEvent or kind is yaml.StreamEndEvent:
+                break
+            else:
+                continue
+            parent = stack[-1]
+            parent[1] += nodes
+            parent[2] = max(parent[2], levels)
+    finally:
+        loader.dispose()
+    budget.spend(stack[0][1], _mark(file, root and root.start_mark))
+    return declared
+
+
+_ENDLESS = "this alias stands inside the list or mapping it names (an endless document)"
+_TAGS = "YAML tags are not allowed (`!name`, `!!python/...`); specs are plain data"
+_TOO_DEEP = f"lists and mappings nest deeper than {MAX_NESTING} levels"
+
+
+def _shape_error(message: str, event: yaml.Event, file: str) -> SpecError:
+    return SpecError(message, loc=_mark(file, event.start_mark))
+
+
+def _yaml_int(text: str) -> int:
+    """The value of a YAML 1.1 integer: ``-0x1F``, ``017`` (octal), ``1_000``, ``1:30`` (90).
+
+    Raises ValueError when the text is malformed (``0b_``) and OverflowError when it has
+    more digits than a number of :data:`MAX_INT_BITS` bits; digits are counted before
+    anything is converted, so a literal of a million digits costs nothing.
+    """
+    body = text.replace("_", "")
+    sign = -1 if body.startswith("-") else 1
+    body = body[1:] if body.startswith(("-", "+")) else body
+    if ":" in body:
+        parts = body.split(":")
+        if len(parts) > MAX_INT_BITS // 5:  # 60 ** 12 already needs 71 bits
+            raise OverflowError
+        value = 0
+        for part in parts:
+            value = value * 60 + _digits(part, 10)
+    elif body.startswith("0b"):
+        value = _digits(body[2:], 2)
+    elif body.startswith("0x"):
+        value = _digits(body[2:], 16)
+    elif body.startswith("0") and len(body) > 1:
+        value = _digits(body[1:], 8)
+    else:
+        value = _digits(body, 10)
+    return sign * value
+
+
+def _digits(text: str, base: int) -> int:
+    if not text:
+        raise ValueError("no digits")
+    significant = text.lstrip("0")
+    if len(significant) > MAX_INT_BITS:
+        raise OverflowError
+    return int(significant or "0", base)
+
+
+#: implicit types kept from YAML 1.1: a date or `=` stays text rather than becoming an
+#: object a spec has no use for (or an error PyYAML does not catch, as `2001-13-45` is)
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "merge")}
 
 
 class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """A safe loader that builds PosDict/PosList and refuses duplicate keys."""
 
     file_name = "<string>"
+    #: whether messages may quote keys: only once the text presents itself as a spec
+    quote_keys = False
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag in _PLAIN_TAGS]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> PosDict:
         if not isinstance(node, yaml.MappingNode):
@@ -143,8 +291,9 @@ class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 ) from None
             if key in seen:
                 first = seen[key].start_mark
+                shown = f" `{key}`" if self.quote_keys else ""
                 raise SpecError(
-                    f"duplicate key `{key}` (first given at line {first.line + 1})",
+                    f"duplicate key{shown} (first given at line {first.line + 1})",
                     loc=_mark(self.file_name, key_node.start_mark),
                 )
             seen[key] = key_node
@@ -157,6 +306,21 @@ class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             result.key_locs[key] = _mark(self.file_name, key_node.start_mark)
             result.value_locs[key] = _mark(self.file_name, value_node.start_mark)
         return result
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+        text = self.construct_scalar(node)
+        try:
+            value = _yaml_int(text)
+        except ValueError:
+            return text  # YAML 1.1 calls `0b_` an integer; it is text here
+        except OverflowError:
+            value = None
+        if value is None or not int_fits(value):
+            raise SpecError(
+                f"this whole number does not fit in {MAX_INT_BITS} bits, the most archspec takes",
+                loc=_mark(self.file_name, node.start_mark),
+            )
+        return value
 
     def construct_yaml_map(self, node: yaml.MappingNode):  # type: ignore[override]
         data = PosDict()
@@ -175,14 +339,15 @@ class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 _PositionLoader.add_constructor("tag:yaml.org,2002:map", _PositionLoader.construct_yaml_map)
 _PositionLoader.add_constructor("tag:yaml.org,2002:seq", _PositionLoader.construct_yaml_seq)
+_PositionLoader.add_constructor("tag:yaml.org,2002:int", _PositionLoader.construct_yaml_int)
 
 
 def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        return _reader_error(exc, file, text)
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
-    if isinstance(exc, yaml.constructor.ConstructorError) and "could not determine" in str(problem):
-        problem = f"{problem}; specs are plain data and YAML tags are not allowed"
     message = f"invalid YAML: {problem}"
     if context and "while" not in context:
         message += f" ({context})"
@@ -203,45 +368,100 @@ def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecError:
     return SpecError(message, loc=_mark(file, mark), file=file, hint=hint)
 
 
-def parse_yaml(text: str, file: str = "<string>", *, max_nodes: int = MAX_DOCUMENT_NODES) -> Any:
-    """Parse one YAML document into PosDict/PosList/scalars, raising SpecError on any fault."""
-    loader = _PositionLoader(text)
-    loader.file_name = file
+def _reader_error(exc: yaml.reader.ReaderError, file: str, text: str) -> SpecError:
+    """A character YAML does not accept (a control character), at its line and column.
+
+    The reader stops at the first such character, so its first occurrence is where it
+    stands (libyaml reports a byte offset, PyYAML a character index).
+    """
+    code = exc.character if isinstance(exc.character, int) else None
+    at = max(text.find(chr(code)), 0) if code is not None else 0
+    line = text.count("\n", 0, at) + 1
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    shown = f" (U+{code:04X})" if code is not None else ""
+    return SpecError(f"invalid YAML: {exc.reason}{shown}", loc=Loc(file, line, col), file=file)
+
+
+_EMPTY = object()
+
+
+def _load(text: str, file: str, budget: NodeBudget) -> Any:
+    """The document in ``text``, or ``_EMPTY`` when there is none; any fault is a SpecError."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise SpecError("the file is empty; a spec starts with `archspec: 1`", file=file)
-        size = _expanded_size(node, {})
-        if size > max_nodes:
-            raise SpecError(
-                f"the document expands to {size:,} YAML nodes, more than the limit of "
-                f"{max_nodes:,} (are aliases nested too deep?)",
-                loc=_mark(file, node.start_mark),
-            )
-        return loader.construct_document(node)
+        declared = _check_events(text, file, budget)
+        loader = _PositionLoader(text)
+        loader.file_name = file
+        loader.quote_keys = declared
+        try:
+            node = loader.get_single_node()
+            return _EMPTY if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, file, text) from None
-    finally:
-        loader.dispose()
+    except UnicodeEncodeError:  # a lone surrogate, from text that did not come from a file
+        raise SpecError("the text is not valid Unicode", file=file) from None
 
 
-def read_yaml_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
+def parse_yaml(text: str, file: str = "<string>", *, budget: NodeBudget | None = None) -> Any:
+    """Parse one YAML document into PosDict/PosList/scalars, raising SpecError on any fault.
+
+    ``budget`` is shared by the documents of one load (a spec and the files it includes);
+    by default the document has the whole of :data:`MAX_DOCUMENT_NODES` to itself.
+    """
+    data = _load(text, file, budget or NodeBudget())
+    if data is _EMPTY:
+        raise SpecError("the file is empty; a spec starts with `archspec: 1`", file=file)
+    return data
+
+
+def parse_value(text: str, *, what: str) -> Any:
+    """A YAML value given outside any file (``--set NAME=VALUE``), under a spec file's limits.
+
+    The same bounds apply as to a spec file (size, alias expansion, nesting, 64-bit
+    integers, duplicate keys, no tags), so a value cannot do what a file may not. The
+    result is plain data: dicts, lists and scalars; empty text is null, as in YAML.
+    Errors are SpecErrors whose path is ``what`` (``--set classes``), with the line and
+    column inside the value in the message.
+    """
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise SpecError("the value is not valid Unicode text", path=what) from None
+    if size > MAX_FILE_BYTES:
+        raise SpecError(
+            f"the value is {size:,} bytes, more than the limit of {MAX_FILE_BYTES:,}", path=what
+        )
+    try:
+        data = _load(text, what, NodeBudget())
+    except SpecError as exc:
+        message = exc.message
+        if exc.loc is not None:
+            where = f"line {exc.loc.line}, " if "\n" in text else ""
+            message += f" (at {where}column {exc.loc.col} of the value)"
+        raise SpecError(message, path=what, hint=exc.hint) from None
+    return None if data is _EMPTY else _plain(data, {})
+
+
+def _plain(data: Any, done: dict[int, Any]) -> Any:
+    """PosDict/PosList as plain dicts and lists; a value an alias shares is converted once."""
+    if not isinstance(data, dict | list):
+        return data
+    key = id(data)
+    if key not in done:
+        if isinstance(data, dict):
+            done[key] = {k: _plain(v, done) for k, v in data.items()}
+        else:
+            done[key] = [_plain(v, done) for v in data]
+    return done[key]
+
+
+def read_yaml_file(
+    path: str | Path, *, max_bytes: int = MAX_FILE_BYTES, budget: NodeBudget | None = None
+) -> Any:
     """Read and parse a spec file; any failure (missing, not text, too big) is a SpecError."""
     file = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise SpecError("no such file", file=file)
-    if p.is_dir():
-        raise SpecError("is a directory, not a spec file", file=file)
-    try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise SpecError(
-                f"the file is {size:,} bytes, more than the limit of {max_bytes:,}", file=file
-            )
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror}", file=file) from None
+    raw = read_bounded(path, max_bytes)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -250,4 +470,4 @@ def read_yaml_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
         raise SpecError(
             f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})", loc=Loc(file, line, col)
         ) from None
-    return parse_yaml(text, file)
+    return parse_yaml(text, file, budget=budget)

@@ -18,10 +18,12 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
     StrictInt,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -30,6 +32,8 @@ from pydantic import (
 from archspec.spec.params import ParamType
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: longest model name: `NAME.keras` must stay a valid file name (255 bytes)
+MAX_NAME_CHARS = 200
 #: keys a call may carry besides its arguments
 STEP_KEYS = ("name", "if", "repeat")
 #: names bound by archspec itself inside repeats and stages
@@ -41,6 +45,18 @@ Expr = Annotated[str, Field(pattern=r"^\$", description="An expression such as `
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+
+
+def _format_version(value: Any) -> Any:
+    # `true` and `1.0` equal 1 in Python, and a lax Literal[1] would take them
+    if type(value) is not int:
+        raise ValueError("the format version is the whole number 1 (`archspec: 1`)")
+    return value
+
+
+FormatVersion = Annotated[
+    Literal[1], BeforeValidator(_format_version), Field(description="Version of the spec format.")
+]
 
 
 # --------------------------------------------------------------------------- params
@@ -221,6 +237,10 @@ def _normalise_step(raw: Any) -> Any:
         return out
     args = raw[callee]
     if isinstance(args, dict):
+        # YAML reads `102: 3` as a number key; arguments and attributes are named
+        unnamed = [k for k in args if not isinstance(k, str)]
+        if unnamed:
+            raise ValueError(f"`{unnamed[0]}` is not a name: `{callee}` takes named arguments")
         inner = {k: args[k] for k in STEP_KEYS if k in args}
         clash = set(inner) & set(extra)
         if clash:
@@ -261,6 +281,12 @@ class Branch(_Model):
         _attach_locs(branch.layers, data.get("layers") if isinstance(data, dict) else None)
         _attach_locs(branch.else_, data.get("else") if isinstance(data, dict) else None)
         return branch
+
+    @model_validator(mode="after")
+    def _else_needs_if(self) -> Branch:
+        if "else_" in self.model_fields_set and self.if_ is None:
+            raise ValueError("`else` needs an `if` on the same branch")
+        return self
 
 
 def _attach_locs(steps: list[Step] | None, raw: Any) -> None:
@@ -343,8 +369,12 @@ class OutputDef(_Model):
 class Spec(_Model):
     """A whole architecture."""
 
-    archspec: Literal[1] = Field(description="Version of the spec format.")
-    name: str = Field(description="Model name (also the Keras model's name).")
+    archspec: FormatVersion
+    name: str = Field(
+        description=f"Model name (also the Keras model's name and its file's): letters, "
+        f"digits, `_`, `.` and `-`, at most {MAX_NAME_CHARS} characters.",
+        json_schema_extra={"maxLength": MAX_NAME_CHARS, "pattern": r"^[A-Za-z0-9_.-]+$"},
+    )
     description: str | None = None
     extends: str | None = Field(
         default=None, description="Base spec this file refines (path relative to this file)."
@@ -372,7 +402,26 @@ class Spec(_Model):
     def _name_ok(cls, value: str) -> str:
         if not re.match(r"^[A-Za-z0-9_.-]+$", value):
             raise ValueError("a model name uses letters, digits, `_`, `.` and `-` only")
+        if len(value) > MAX_NAME_CHARS:
+            raise ValueError(
+                f"a model name has at most {MAX_NAME_CHARS} characters, as it names the saved "
+                f"`NAME.keras` file; this one has {len(value):,}"
+            )
         return value
+
+    @field_validator("graph")
+    @classmethod
+    def _branches_are_not_inputs(
+        cls, graph: dict[str, Branch] | None, info: ValidationInfo
+    ) -> dict[str, Branch] | None:
+        # `from: image` would be a guess between the input and the branch
+        inputs = info.data.get("inputs") or {}
+        for name in graph or {}:
+            if name in inputs:
+                raise ValueError(
+                    f"branch `{name}` has the name of a model input; rename the branch"
+                )
+        return graph
 
     @field_validator("blocks")
     @classmethod
@@ -405,7 +454,7 @@ class Spec(_Model):
 class BlockLibrary(_Model):
     """A file of blocks that specs import."""
 
-    archspec: Literal[1]
+    archspec: FormatVersion
     description: str | None = None
     imports: list[str] = Field(default_factory=list)
     blocks: dict[str, BlockDef]

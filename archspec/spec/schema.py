@@ -44,8 +44,10 @@ def _strip_titles(schema: Any) -> Any:
     return schema
 
 
-def _attrs_schema(op: OpDef) -> dict[str, Any]:
-    base = _strip_titles(op.attrs.model_json_schema())
+def _attrs_schema(op: OpDef, defs: dict[str, Any]) -> dict[str, Any]:
+    """The attributes of ``op``; models they use (regularizer factors) go into ``defs``."""
+    base = _strip_titles(op.attrs.model_json_schema(ref_template="#/$defs/{model}"))
+    defs.update(base.pop("$defs", {}))
     props = {}
     for name, prop in base.get("properties", {}).items():
         meta = {k: prop.pop(k) for k in ("description", "default") if k in prop}
@@ -169,7 +171,7 @@ def build_schema() -> dict[str, Any]:
     defs["Branch"] = _branch_schema(defs["Branch"])
     defs["OutputDef"] = _output_schema(defs["OutputDef"])
     for op in REGISTRY.ops():
-        defs[f"op_{op.name}"] = _attrs_schema(op)
+        defs[f"op_{op.name}"] = _attrs_schema(op, defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
