@@ -139,7 +139,7 @@ def test_keras_build_errors_are_reported_at_the_node(tmp_path, monkeypatch):
     from archspec.ops import REGISTRY
 
     conv = REGISTRY.get("conv2d")
-    lenient = dataclasses.replace(conv, shape=lambda attrs, inputs: (1, 1, attrs.filters))
+    lenient = dataclasses.replace(conv, output_shape=lambda attrs, inputs: (1, 1, attrs.filters))
     monkeypatch.setitem(REGISTRY._names, "conv2d", lenient)
     spec = write(
         tmp_path,

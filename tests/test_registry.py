@@ -75,3 +75,29 @@ def test_aliases_and_shorthands(tmp_path):
     ]  # fmt: skip
     assert model.get_layer("dropout").rate == 0.25
     assert model.get_layer("max_pooling2d").pool_size == (2, 2)
+
+
+def _sample_inputs(op):
+    """Input shapes (without the batch axis) each op can take."""
+    if op.merge:
+        return [(4, 4, 2), (4, 4, 2)]
+    return [(6,)] if op.name == "dense" else [(6, 6, 4)]
+
+
+@pytest.mark.parametrize("op", REGISTRY.ops(), ids=lambda op: op.name)
+def test_shape_and_weight_rules_match_the_built_layer(op):
+    """Output shape, weight names and shapes: the registry's rules against Keras's layer."""
+    attrs = op.attrs.model_validate(MINIMAL.get(op.name, {}))
+    shapes = _sample_inputs(op)
+    layer = getattr(keras.layers, op.keras_class)(**op.keras_kwargs(attrs))
+    tensors = [keras.Input(shape) for shape in shapes]
+    out = layer(tensors if op.merge else tensors[0])
+    expected = op.shape(attrs, shapes)
+    assert tuple(out.shape[1:]) == expected
+    weights = op.weights(attrs, shapes, expected)
+    assert [(w.path.rsplit("/", 1)[-1], tuple(w.shape)) for w in layer.weights] == [
+        (w.name, w.shape) for w in weights
+    ]
+    assert [w.trainable for w in layer.weights] == [w.trainable for w in weights]
+    trainable, non_trainable = op.params(attrs, shapes, expected)
+    assert trainable + non_trainable == layer.count_params()

@@ -6,9 +6,11 @@ analysis or diffs) never loads TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from archspec.errors import SpecError
@@ -48,8 +50,20 @@ def import_keras(*, quiet: bool = True) -> Any:
     return keras
 
 
+#: Python frames Keras uses per layer when it walks a functional graph (the
+#: recursive ``_build_map_helper`` in ``keras.src.ops.function``), with room to spare
+FRAMES_PER_LAYER = 2
+#: the longest Keras message quoted in an error
+MAX_DETAIL_CHARS = 300
+
+
 def to_keras(graph: Graph, *, quiet: bool = True) -> keras.Model:
-    """Build ``keras.Model(inputs, outputs)`` with one layer per IR node, in IR order."""
+    """Build ``keras.Model(inputs, outputs)`` with one layer per IR node, in IR order.
+
+    Any exception Keras raises for a layer becomes a :class:`SpecError` at the node's
+    YAML line. The expander has already checked everything the registry knows, so such
+    an error means Keras refused something archspec could not foresee.
+    """
     keras = import_keras(quiet=quiet)
 
     tensors: dict[str, Any] = {}
@@ -59,24 +73,56 @@ def to_keras(graph: Graph, *, quiet: bool = True) -> keras.Model:
             continue
         op = REGISTRY.get(node.op)
         assert op is not None, node.op
-        layer_class = getattr(keras.layers, op.keras_class)
-        layer = layer_class(name=node.name, **op.keras_kwargs(node.attrs))
         args = [tensors[i] for i in node.inputs]
         try:
+            layer = getattr(keras.layers, op.keras_class)(
+                name=node.name, **op.keras_kwargs(node.attrs)
+            )
             tensors[node.name] = layer(args if op.merge else args[0])
-        except ValueError as exc:
-            # Keras found an inconsistency the spec could not show statically (a shape
-            # mismatch at a merge, a window larger than its input, ...)
-            detail = str(exc).strip().splitlines()[0]
+        except Exception as exc:
             raise SpecError(
-                f"Keras cannot build `{node.name}` ({op.keras_class}): {detail}",
+                f"Keras cannot build `{node.name}` ({op.keras_class}): {_detail(exc)}",
                 loc=node.source.loc,
                 path=node.source.path,
-            ) from None
+            ) from exc
     outputs = [tensors[o] for o in graph.outputs]
     inputs = [tensors[i] for i in graph.inputs]
-    return keras.Model(
-        inputs=inputs[0] if len(inputs) == 1 else inputs,
-        outputs=outputs[0] if len(outputs) == 1 else outputs,
-        name=graph.name,
-    )
+    with _recursion_room(FRAMES_PER_LAYER * len(graph.nodes)):
+        try:
+            return keras.Model(
+                inputs=inputs[0] if len(inputs) == 1 else inputs,
+                outputs=outputs[0] if len(outputs) == 1 else outputs,
+                name=graph.name,
+            )
+        except Exception as exc:
+            last = graph.nodes[graph.outputs[-1]].source
+            raise SpecError(
+                f"Keras cannot assemble the model: {_detail(exc)}", loc=last.loc, path=last.path
+            ) from exc
+
+
+def _detail(exc: BaseException) -> str:
+    """The telling line of a Keras or TensorFlow message (they open with boilerplate)."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    telling = [line for line in lines if line and not line.startswith("Exception encountered when")]
+    text = telling[0] if telling else type(exc).__name__
+    if len(text) > MAX_DETAIL_CHARS:
+        text = text[: MAX_DETAIL_CHARS - 3] + "..."
+    return text
+
+
+@contextlib.contextmanager
+def _recursion_room(frames: int) -> Iterator[None]:
+    """Raise Python's recursion limit by ``frames`` while Keras walks the graph.
+
+    Keras 3 sorts a functional graph with a depth-first search that recurses once per
+    layer, so a chain of about 3,000 layers exceeds the default limit. Since Python 3.11
+    a Python-to-Python call does not grow the C stack, so only the limit needs raising;
+    a chain of 30,000 layers builds on the main thread's default stack.
+    """
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(old + frames)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)

@@ -1,10 +1,15 @@
-"""Parameter and multiply-accumulate (MAC) rules, computed from shapes alone.
+"""Weight and multiply-accumulate (MAC) rules, computed from shapes alone.
 
-Parameters are counted as Keras counts them: batch normalisation's moving mean and
-variance are non-trainable parameters. MACs follow the fvcore / ptflops convention:
-the multiply-accumulates of convolutions (standard, depthwise and separable) and of
-dense layers; bias additions, normalisation, activations and pooling count zero.
-A result is None when an unknown size (None in a shape) makes it uncountable.
+A weight rule lists the shapes of the weight tensors Keras creates for a layer, in
+Keras's order; parameter counts are their sizes. Batch normalisation's moving mean and
+variance are non-trainable weights, as Keras counts them. A weight whose size depends
+on an unknown input size (None) cannot be created, by Keras or here: the rule raises
+:class:`ShapeError`, so such a spec is refused at its line.
+
+MACs follow the fvcore / ptflops convention: the multiply-accumulates of convolutions
+(standard, depthwise and separable) and of dense layers; bias additions, normalisation,
+activations and pooling count zero. A result is None when an unknown size (None in a
+shape) makes it uncountable.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from archspec.ops.shapes import Shape, feature_axis, pair
+from archspec.ops.shapes import Shape, ShapeError, feature_axis, pair
 
 
 class Params(NamedTuple):
@@ -20,38 +25,61 @@ class Params(NamedTuple):
     non_trainable: int = 0
 
 
-NO_PARAMS = Params(0, 0)
+class Weight(NamedTuple):
+    """One weight tensor a layer creates: its Keras name, shape and whether it is trained."""
+
+    name: str
+    shape: tuple[int, ...]
+    trainable: bool = True
 
 
-def _channels(inputs: Sequence[Shape]) -> int:
+def count(weights: Sequence[Weight]) -> Params:
+    """Trainable and non-trainable parameters of a layer's weights."""
+    trainable = non_trainable = 0
+    for weight in weights:
+        size = 1
+        for d in weight.shape:
+            size *= d
+        if weight.trainable:
+            trainable += size
+        else:
+            non_trainable += size
+    return Params(trainable, non_trainable)
+
+
+def _channels(inputs: Sequence[Shape], what: str) -> int:
     channels = inputs[0][-1]
     if channels is None:
-        raise ValueError("the number of input channels must be known to count parameters")
+        raise ShapeError(f"the input's last axis must have a known size: it sizes the {what}")
     return channels
 
 
 def _positions(output: Shape) -> int | None:
     """Spatial positions of an output (height x width), None if unknown."""
-    count = 1
+    positions = 1
     for size in output[:-1]:
         if size is None:
             return None
-        count *= size
-    return count
+        positions *= size
+    return positions
 
 
-def none(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:
-    return NO_PARAMS
+def no_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
+    return []
 
 
 def zero_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
     return 0
 
 
-def conv_params(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:
+def _bias(attrs: Any, size: int) -> list[Weight]:
+    return [Weight("bias", (size,))] if attrs.use_bias else []
+
+
+def conv_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
     kh, kw = pair(attrs.kernel_size)
-    per_group = _channels(inputs) // attrs.groups
-    return Params(kh * kw * per_group * attrs.filters + (attrs.filters if attrs.use_bias else 0))
+    per_group = _channels(inputs, "kernel") // attrs.groups
+    return [Weight("kernel", (kh, kw, per_group, attrs.filters)), *_bias(attrs, attrs.filters)]
 
 
 def conv_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
@@ -59,14 +87,17 @@ def conv_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
     positions = _positions(output)
     if positions is None:
         return None
-    return positions * kh * kw * (_channels(inputs) // attrs.groups) * attrs.filters
+    return positions * kh * kw * (_channels(inputs, "kernel") // attrs.groups) * attrs.filters
 
 
-def separable_params(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:
+def separable_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
     kh, kw = pair(attrs.kernel_size)
-    mid = _channels(inputs) * attrs.depth_multiplier
-    bias = attrs.filters if attrs.use_bias else 0
-    return Params(kh * kw * _channels(inputs) * attrs.depth_multiplier + mid * attrs.filters + bias)
+    channels = _channels(inputs, "depthwise kernel")
+    return [
+        Weight("depthwise_kernel", (kh, kw, channels, attrs.depth_multiplier)),
+        Weight("pointwise_kernel", (1, 1, channels * attrs.depth_multiplier, attrs.filters)),
+        *_bias(attrs, attrs.filters),
+    ]
 
 
 def separable_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
@@ -74,14 +105,15 @@ def separable_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | 
     positions = _positions(output)
     if positions is None:
         return None
-    mid = _channels(inputs) * attrs.depth_multiplier
+    mid = _channels(inputs, "depthwise kernel") * attrs.depth_multiplier
     return positions * (kh * kw * mid + mid * attrs.filters)
 
 
-def depthwise_params(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:
+def depthwise_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
     kh, kw = pair(attrs.kernel_size)
-    mid = _channels(inputs) * attrs.depth_multiplier
-    return Params(kh * kw * mid + (mid if attrs.use_bias else 0))
+    channels = _channels(inputs, "kernel")
+    kernel = Weight("kernel", (kh, kw, channels, attrs.depth_multiplier))
+    return [kernel, *_bias(attrs, channels * attrs.depth_multiplier)]
 
 
 def depthwise_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
@@ -89,22 +121,33 @@ def depthwise_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | 
     positions = _positions(output)
     if positions is None:
         return None
-    return positions * kh * kw * _channels(inputs) * attrs.depth_multiplier
+    return positions * kh * kw * _channels(inputs, "kernel") * attrs.depth_multiplier
 
 
-def dense_params(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:
-    return Params(_channels(inputs) * attrs.units + (attrs.units if attrs.use_bias else 0))
+def dense_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
+    kernel = Weight("kernel", (_channels(inputs, "kernel"), attrs.units))
+    return [kernel, *_bias(attrs, attrs.units)]
 
 
 def dense_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
     positions = _positions(output) if len(output) > 1 else 1
     if positions is None:
         return None
-    return positions * _channels(inputs) * attrs.units
+    return positions * _channels(inputs, "kernel") * attrs.units
 
 
-def batch_norm_params(attrs: Any, inputs: Sequence[Shape], output: Shape) -> Params:
-    features = inputs[0][feature_axis(attrs.axis, len(inputs[0]))]
+def batch_norm_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
+    shape = inputs[0]
+    axis = feature_axis(attrs.axis, len(shape))
+    features = shape[axis]
     if features is None:
-        raise ValueError("the normalised axis must have a known size to count parameters")
-    return Params(features * (int(attrs.center) + int(attrs.scale)), 2 * features)
+        raise ShapeError(
+            f"axis {attrs.axis} must have a known size: it sizes the scale, offset and "
+            "moving statistics"
+        )
+    learned = [name for name, on in (("gamma", attrs.scale), ("beta", attrs.center)) if on]
+    return [
+        *(Weight(name, (features,)) for name in learned),
+        Weight("moving_mean", (features,), trainable=False),
+        Weight("moving_variance", (features,), trainable=False),
+    ]

@@ -9,6 +9,8 @@ the emitter and the schema generator all read this one table.
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,11 +18,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from archspec.ops import costs
+from archspec.ops.shapes import Shape, ShapeError, fmt
 
 #: attributes holding a (height, width) pair that may be written as one number
 PAIR_ATTRS = frozenset({"kernel_size", "strides", "pool_size", "dilation_rate"})
 #: initializer names Keras treats as the same initializer
 INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
+#: The most values one tensor of a layer may hold: each weight tensor, and the layer's
+#: output for one example. It is the largest count a 32-bit index reaches, which many
+#: TensorFlow kernels use (8 GiB of float32). A layer that would pass it is refused when
+#: the spec is checked, rather than failing (or exhausting memory) when Keras builds it.
+MAX_TENSOR_ELEMENTS = 2**31 - 1
 #: what Keras's regularizer names stand for
 REGULARIZER_NAMES = {
     "l1": {"class_name": "L1", "config": {"l1": 0.01}},
@@ -50,12 +58,30 @@ class Attrs(BaseModel):
                 value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
             elif key.endswith("_initializer"):
                 value = INITIALIZER_ALIASES.get(value, value)
-            elif key.endswith("_regularizer") and isinstance(value, str):
-                value = REGULARIZER_NAMES[value]
+            elif key.endswith("_regularizer") and value is not None:
+                value = _regularizer_canonical(value)
             elif key == "activation" and value is None:
                 value = "linear"  # what Keras stores for "no activation"
             out[key] = value
         return out
+
+
+def _regularizer_canonical(value: str | dict[str, Any]) -> dict[str, Any]:
+    """A regularizer's Keras config with its factors at float32 precision.
+
+    Keras keeps an L1 factor as a float32 tensor, so `{l1: 0.01}` reads back from a model
+    as 0.009999999776; both sides are compared as float32 holds them.
+    """
+    config = REGULARIZER_NAMES[value] if isinstance(value, str) else value
+    factors = {k: _float32(v) for k, v in config["config"].items()}
+    return {"class_name": config["class_name"], "config": factors}
+
+
+def _float32(x: float) -> float:
+    try:
+        return struct.unpack("f", struct.pack("f", x))[0]
+    except OverflowError:  # beyond float32's range, as Keras's tensor holds it
+        return math.inf
 
 
 @dataclass(frozen=True)
@@ -65,8 +91,9 @@ class OpDef:
     name: str
     keras_class: str
     attrs: type[Attrs]
-    #: output shape (without the batch axis) from attributes and input shapes
-    shape: Callable[[Any, Sequence[tuple[int | None, ...]]], tuple[int | None, ...]]
+    #: output shape (without the batch axis) from attributes and input shapes; raises
+    #: ShapeError for inputs Keras would refuse
+    output_shape: Callable[[Any, Sequence[Shape]], Shape]
     doc: str
     aliases: tuple[str, ...] = ()
     #: attribute filled by a scalar or list written in place of the attribute mapping
@@ -75,15 +102,52 @@ class OpDef:
     merge: bool = False
     #: attributes that archspec consumes and does not pass to the Keras constructor
     internal: frozenset[str] = field(default_factory=frozenset)
-    #: (trainable, non-trainable) parameters from attributes, input and output shapes
-    params: Callable[..., Any] = costs.none
+    #: the weight tensors Keras creates, from attributes, input and output shapes
+    weights: Callable[..., list[costs.Weight]] = costs.no_weights
     #: multiply-accumulates from attributes, input and output shapes (None: unknown)
     macs: Callable[..., int | None] = costs.zero_macs
+
+    def shape(self, attrs: Attrs, inputs: Sequence[Shape]) -> Shape:
+        """The output shape, once the layer is known to be buildable on these inputs.
+
+        Runs the shape rule, then sizes the output and every weight tensor: a weight
+        that depends on an unknown size, or a tensor larger than
+        :data:`MAX_TENSOR_ELEMENTS`, raises :class:`ShapeError`. The expander calls this
+        for every node, so whatever validates, Keras can build.
+        """
+        output = self.output_shape(attrs, inputs)
+        if _size(output) > MAX_TENSOR_ELEMENTS:
+            raise _too_large("the output", output, " per example")
+        if self.weights is not costs.no_weights:
+            for weight in self.weights(attrs, inputs, output):
+                if _size(weight.shape) > MAX_TENSOR_ELEMENTS:
+                    raise _too_large(f"weight `{weight.name}` {fmt(weight.shape)}", weight.shape)
+        return output
+
+    def params(self, attrs: Attrs, inputs: Sequence[Shape], output: Shape) -> costs.Params:
+        """(trainable, non-trainable) parameters, as Keras's ``count_params`` counts them."""
+        return costs.count(self.weights(attrs, inputs, output))
 
     def keras_kwargs(self, attrs: Attrs) -> dict[str, Any]:
         """Constructor keyword arguments: only what the spec set, so Keras keeps its defaults."""
         data = attrs.model_dump(exclude_unset=True, exclude=set(self.internal))
         return {k: _plain(v) for k, v in data.items()}
+
+
+def _size(shape: Shape) -> int:
+    """Values in a tensor of this shape, counting the known sizes (runs once per node)."""
+    size = 1
+    for d in shape:
+        if d is not None:
+            size *= d
+    return size
+
+
+def _too_large(what: str, shape: Shape, per: str = "") -> ShapeError:
+    return ShapeError(
+        f"{what} would hold {_size(shape):,} values{per}, more than the limit of "
+        f"{MAX_TENSOR_ELEMENTS:,}"
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -153,38 +153,47 @@ def batch_norm(attrs: Any, inputs: Sequence[Shape]) -> Shape:
 
 
 def elementwise(attrs: Any, inputs: Sequence[Shape]) -> Shape:
-    """Add / multiply: equal shapes, where a size of 1 broadcasts as in Keras."""
+    """Add / multiply: equal shapes, where a size of 1 broadcasts as in Keras.
+
+    A size unknown in any input is unknown in the output, as Keras infers it: the other
+    input's size is not taken on trust, since the two are only checked when the model runs.
+    """
     first = inputs[0]
     if all(s == first for s in inputs):
         return first
-    rank = max(len(s) for s in inputs)
+    if len({len(s) for s in inputs}) > 1:
+        raise ShapeError("inputs have different shapes: " + ", ".join(fmt(s) for s in inputs))
     out: list[int | None] = []
-    for axis in range(rank):
-        sizes = {s[axis] for s in inputs if len(s) == rank}
+    for sizes in zip(*inputs, strict=True):
         known = {d for d in sizes if d is not None and d != 1}
-        if len({len(s) for s in inputs}) > 1 or len(known) > 1:
+        if len(known) > 1:
             raise ShapeError("inputs have different shapes: " + ", ".join(fmt(s) for s in inputs))
-        out.append(known.pop() if known else (1 if sizes == {1} else None))
+        if None in sizes:
+            out.append(None)
+        else:
+            out.append(known.pop() if known else 1)
     return tuple(out)
 
 
 def concatenate(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    """Sizes add up along the axis; elsewhere they must agree, and the first input's stand.
+
+    Keras takes the other axes from the first input, so an unknown size there stays
+    unknown even when another input knows it.
+    """
     rank = len(inputs[0])
     if any(len(s) != rank for s in inputs):
         raise ShapeError("inputs cannot be joined: " + ", ".join(fmt(s) for s in inputs))
     axis = feature_axis(attrs.axis, rank)
-    out: list[int | None] = []
+    out: list[int | None] = list(inputs[0])
     for i in range(rank):
         sizes = [s[i] for s in inputs]
         if i == axis:
-            out.append(None if None in sizes else sum(sizes))  # type: ignore[arg-type]
-            continue
-        known = {d for d in sizes if d is not None}
-        if len(known) > 1:
+            out[i] = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
+        elif len({d for d in sizes if d is not None}) > 1:
             raise ShapeError(
                 "inputs differ outside the joining axis: " + ", ".join(fmt(s) for s in inputs)
             )
-        out.append(known.pop() if known else None)
     return tuple(out)
 
 
