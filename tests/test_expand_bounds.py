@@ -275,3 +275,23 @@ def test_an_out_of_range_set_value_is_reported_at_the_set(tmp_path, route, op, v
         if ptype == "int" and isinstance(value, float):
             return  # refused by the parameter's own type, before any layer uses it
         assert f"used at {tmp_path / 'spec.yaml'}:" in message, message
+
+
+@pytest.mark.parametrize(
+    ("body", "value"),
+    [
+        ("  - dense: 4\n    repeat: $n\n", 0),
+        ("  - stages: {block: b, repeats: [1, $n]}\n", -2),
+        ("  - stages: {block: b, repeats: $counts}\n", [1, 0]),
+    ],
+)
+def test_a_repeat_count_from_the_command_line_is_reported_at_the_set(tmp_path, body, value):
+    head = (
+        "archspec: 1\nname: m\nparams: {n: 2, counts: [1, 2]}\ninput: [4]\n"
+        "blocks:\n  b:\n    layers: [{dense: 4}]\nlayers:\n"
+    )
+    name = "counts" if isinstance(value, list) else "n"
+    _load(tmp_path, head + body)
+    message = _error(tmp_path, head + body, **{name: value})
+    assert f": --set {name}: `repeat" in message
+    assert "must be at least 1" in message and "(used at " in message

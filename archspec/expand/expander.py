@@ -98,18 +98,27 @@ class _Frame:
         return _Frame({**self.names, **extra}, self.scope, self.refs, self.origins)
 
     def sources(self, raw: Any) -> frozenset[str]:
-        """The overridden top-level parameters an unevaluated value depends on."""
-        if not self.origins:
-            return frozenset()
-        found: set[str] = set()
-        for text in _strings(raw):
-            if "$" in text:
-                for word in _WORD.findall(text):
-                    found.update(self.origins.get(word, ()))
-        return frozenset(found)
+        """The overridden top-level parameters an unevaluated value here depends on."""
+        return _sources(raw, self.origins)
 
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def _sources(raw: Any, origins: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """The overridden parameters behind the names an unevaluated value mentions.
+
+    A name is taken from any word of an expression, so a word that only looks like a
+    parameter (in a text literal) may count too: the price of not evaluating twice.
+    """
+    if not origins:
+        return frozenset()
+    found: set[str] = set()
+    for text in _strings(raw):
+        if "$" in text:
+            for word in _WORD.findall(text):
+                found.update(origins.get(word, ()))
+    return frozenset(found)
 
 
 def _strings(value: Any) -> list[str]:
@@ -296,7 +305,7 @@ class Expander:
             if name in self.overridden:
                 origins[name] = frozenset({name})
             else:  # a default computed from overridden parameters
-                origins[name] = _Frame({}, Scope(), {}, origins).sources(decl.default)
+                origins[name] = _sources(decl.default, origins)
         return origins
 
     def _overridden(self, exc: SpecError, sources: frozenset[str]) -> SpecError:
@@ -324,8 +333,6 @@ class Expander:
             raw = next((args[k] for k, loc in args.value_locs.items() if loc == exc.loc), None)
         elif args is not None and not isinstance(args, dict):
             raw = args  # a shorthand value
-        if raw is None and exc.message.startswith("`repeat"):
-            raw = step.stages.repeats if step.stages is not None else step.repeat
         return self._overridden(exc, frame.sources(raw))
 
     def _check_all_used(self) -> None:
@@ -373,7 +380,7 @@ class Expander:
             return self._stages(step.stages, x, frame, where)
         if step.repeat is None:
             return self._call(step, x, frame, where)
-        count = self._count(step.repeat, frame.names, where, "repeat")
+        count = self._count(step.repeat, frame, where, "repeat")
         before = self._mark()
         self._copies.append(count)
         for index in range(1, count + 1):
@@ -421,14 +428,18 @@ class Expander:
             raise where.error(f"`if` needs true or false, got {value!r}")
         return value
 
-    def _count(self, expr: Any, names: Mapping[str, Any], where: Source, what: str) -> int:
-        value = _expr(expr, names, where)
+    def _count(self, expr: Any, frame: _Frame, where: Source, what: str, raw: Any = None) -> int:
+        """A repeat count; one out of range because of a ``--set`` is reported there."""
+        value = _expr(expr, frame.names, where)
+        problem, hint = None, None
         if not isinstance(value, int) or isinstance(value, bool):
-            raise where.error(f"`{what}` needs a whole number, got {value!r}")
-        if value < 1:
-            raise where.error(
-                f"`{what}` must be at least 1, got {value}", "use `if` to leave a step out"
-            )
+            problem = f"`{what}` needs a whole number, got {value!r}"
+        elif value < 1:
+            problem = f"`{what}` must be at least 1, got {value}"
+            hint = "use `if` to leave a step out"
+        if problem is not None:
+            sources = frame.sources(expr if raw is None else raw)
+            raise self._overridden(where.error(problem, hint), sources)
         if value > self.work_limit:  # every copy is at least one step
             raise NodeLimitError(
                 f"`{what}` of {value:,} is more than the {self.work_limit:,} expansion steps "
@@ -605,9 +616,8 @@ class Expander:
         inner_origins: dict[str, frozenset[str]] = {}
         if any(origins.values()):
             for name, decl in block.params.items():
-                inner_origins[name] = origins.get(name) or _Frame(
-                    {}, scope, {}, inner_origins
-                ).sources(None if name in given else decl.default)
+                default = None if name in given else decl.default
+                inner_origins[name] = origins.get(name) or _sources(default, inner_origins)
         self._check_recursion(block_name, values, in_shape, where)
         inner = scope.child(
             scope.local(local if local is not None else block_name, local is not None)
@@ -744,7 +754,7 @@ class Expander:
             raise where.error(
                 f"`repeats` needs a list of counts, one per stage, got {repeats_value!r}"
             )
-        counts = [self._count(r, names, where, "repeats") for r in repeats_value]
+        counts = [self._count(r, frame, where, "repeats", sd.repeats) for r in repeats_value]
         stage_template = "stage${stage}" if sd.name is None else sd.name
         block_template = "block${index}" if sd.block_name is None else sd.block_name
         origins: dict[str, frozenset[str]] = {}
