@@ -157,7 +157,7 @@ def test_positive_axes_count_the_batch_axis_as_keras_does(tmp_path):
     assert "axis 4 is not a feature axis of a 4-D tensor" in spec_error(bad).message
 
 
-def test_dense_on_an_unflattened_tensor_is_a_shape_error(tmp_path):
+def test_dense_on_an_unflattened_tensor_works_on_the_last_axis(tmp_path):
     p = write(
         tmp_path,
         "s.yaml",
@@ -170,8 +170,8 @@ def test_dense_on_an_unflattened_tensor_is_a_shape_error(tmp_path):
           - dense: {units: 10}
     """,
     )
-    err = spec_error(p)
-    assert err.format() == (
-        f"{p}:6:5: layers[1]: `dense`: needs a flat input (features only), got (6, 6, 4); "
-        "add `flatten` or `global_average_pooling2d` before it (input `conv2d` is (6, 6, 4))"
-    )
+    graph = archspec.load(p).graph()
+    node = graph.nodes["dense"]
+    assert node.shape == (6, 6, 10)  # as Keras's Dense: the kernel acts on the last axis
+    layer = next(s for s in analyse(graph).layers if s.name == "dense")
+    assert (layer.trainable_params, layer.macs) == (4 * 10 + 10, 6 * 6 * 4 * 10)

@@ -71,6 +71,15 @@ SPANS = st.sampled_from([MAX_KERNEL_SPAN - 1, MAX_KERNEL_SPAN, MAX_KERNEL_SPAN +
 REGULARIZERS = st.sampled_from(
     ["l1", "l2", "l1_l2", {}, {"l2": 1.0e-4}, {"l1": 0.0, "l2": 0.5}, {"l1": 0.01}, {"l3": 1}]
 )
+
+
+def _edges(axes: int) -> st.SearchStrategy[Any]:
+    """Padding or cropping: one number, one per axis (a pair for one axis), or pairs."""
+    sizes = st.integers(0, 3)
+    pairs = st.lists(st.lists(sizes, min_size=2, max_size=2), min_size=axes, max_size=axes)
+    return sizes | st.lists(sizes, min_size=max(axes, 2), max_size=max(axes, 2)) | pairs
+
+
 #: values tried for each attribute, by name; refused values are mixed in on purpose
 ATTRIBUTES: dict[str, st.SearchStrategy[Any]] = {
     "filters": SMALL,
@@ -100,22 +109,66 @@ ATTRIBUTES: dict[str, st.SearchStrategy[Any]] = {
     "keepdims": st.booleans(),
     "rate": st.sampled_from([0.0, 0.1, 0.5, 0.9]),
     "seed": st.sampled_from([0, 7, 2**31, 2**32 - 1, 2**32, 2**63 - 1, 2**63, -1]),
+    "target_shape": st.sampled_from([[-1], [-1, 2], [2, -1], [4, -1, 1], [3, 0], [-1, -1], [8]]),
+    "dims": st.sampled_from([[1], [2, 1], [1, 2], [2, 1, 3], [3, 1, 2], [1, 1]]),
+    "n": st.sampled_from([1, 3]),
+    "rms_scaling": st.booleans(),
+    **dict.fromkeys(
+        [f"{weight}_initializer" for weight in ("beta", "gamma", "alpha")],
+        st.sampled_from(typing.get_args(Initializer)),
+    ),
+    **dict.fromkeys(
+        [f"{weight}_regularizer" for weight in ("beta", "gamma", "alpha")], REGULARIZERS
+    ),
+    "shared_axes": st.none() | st.sampled_from([1, 2, 3, [1, 2], [2], [3, 1], [4], [0]]),
+    "alpha": st.sampled_from([1.0, 0.5, -1.0]),
+    "stddev": st.sampled_from([0.0, 0.1, 1.0, 2.0]),
+    "interpolation": st.sampled_from(["nearest", "bilinear", "bicubic", "lanczos3", "area"]),
+    "noise_shape": st.sampled_from(
+        [[None], [None, 1], [None, None, 1], [None, 1, 1, None], [1, None], [None, 2], [2, None]]
+    ),
 }
 #: attributes whose values depend on the op
 OP_ATTRIBUTES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
     ("zero_padding2d", "padding"): PADS
     | st.lists(PADS, min_size=2, max_size=2)
     | st.lists(st.lists(PADS, min_size=2, max_size=2), min_size=2, max_size=2),
+    **dict.fromkeys(
+        [(op, "axis") for op in ("layer_normalization", "unit_normalization", "softmax")],
+        st.sampled_from([-1, -2, 0, 1, 2, 3]) | st.sampled_from([[1, 2], [-1, 1], [2, 1], [1, 1]]),
+    ),
+    ("group_normalization", "groups"): st.sampled_from([1, 2, 3, 4, 32, -1]),
+    **{
+        (op, key): _edges(axes)
+        for axes, names in ((1, "1d"), (2, "2d"), (3, "3d"))
+        for op, key in ((f"zero_padding{names}", "padding"), (f"cropping{names}", "cropping"))
+        if op != "zero_padding2d"
+    },
+    ("up_sampling1d", "size"): st.integers(1, 3),
+    ("up_sampling2d", "size"): _maybe_pair(st.integers(1, 3)),
+    ("up_sampling3d", "size"): st.integers(1, 3)
+    | st.lists(st.integers(1, 3), min_size=3, max_size=3),
+    ("leaky_relu", "negative_slope"): st.sampled_from([0.0, 0.3, -0.1]),
 }
 #: ops that keep an image an image / turn it into a vector / take a vector
 IMAGE_OPS = [
     "conv2d", "separable_conv2d", "depthwise_conv2d", "max_pooling2d", "average_pooling2d",
-    "zero_padding2d",
+    "zero_padding2d", "spatial_dropout2d", "cropping2d", "up_sampling2d",
 ]  # fmt: skip
 REDUCE_OPS = ["flatten", "global_average_pooling2d", "global_max_pooling2d"]
-FLAT_OPS = ["dense"]
-ANY_RANK_OPS = ["batch_normalization", "activation", "relu", "dropout"]
-MERGE_OPS = ["add", "multiply", "concatenate"]
+#: ops that take a vector / a sequence (steps, channels) / a volume
+FLAT_OPS = ["repeat_vector"]
+SEQUENCE_OPS = ["spatial_dropout1d", "cropping1d", "zero_padding1d", "up_sampling1d"]
+VOLUME_OPS = ["spatial_dropout3d", "cropping3d", "zero_padding3d", "up_sampling3d"]
+ANY_RANK_OPS = [
+    "dense", "batch_normalization", "activation", "relu", "dropout", "identity",
+    "layer_normalization", "group_normalization", "unit_normalization", "softmax",
+    "leaky_relu", "prelu", "elu", "gaussian_noise", "gaussian_dropout", "alpha_dropout",
+    "permute",
+]  # fmt: skip
+#: ops that change the rank: the rank after them is worked out in `steps`
+RESHAPE_OPS = ["reshape"]
+MERGE_OPS = ["add", "multiply", "concatenate", "subtract", "average", "maximum", "minimum"]
 
 
 def _attrs(op_name: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -133,20 +186,24 @@ def steps(draw: st.DrawFn, rank: int, low: int = 0, high: int = 4) -> tuple[list
     """A sequence of steps for an input of ``rank`` axes, and the rank it ends with."""
     out = []
     for _ in range(draw(st.integers(low, high))):
-        by_rank = {1: FLAT_OPS, 3: IMAGE_OPS + REDUCE_OPS}
-        ops = ANY_RANK_OPS + by_rank.get(rank, ["flatten"])
+        by_rank = {1: FLAT_OPS, 2: SEQUENCE_OPS, 3: IMAGE_OPS + REDUCE_OPS, 4: VOLUME_OPS}
+        ops = ANY_RANK_OPS + RESHAPE_OPS + by_rank.get(rank, []) + ["flatten"]
         name = draw(st.sampled_from(ops))
         attrs = draw(_attrs(name))
         out.append({name: attrs} if attrs else name)
         if name == "flatten" or (name.startswith("global") and not attrs.get("keepdims")):
             rank = 1
+        elif name == "repeat_vector":
+            rank = 2
+        elif name == "reshape":
+            rank = len(attrs["target_shape"])
     return out, rank
 
 
 @st.composite
 def input_shapes(draw: st.DrawFn) -> list[int | None]:
     size = st.integers(1, 16) | st.none()
-    rank = draw(st.sampled_from([3, 3, 1, 2]))
+    rank = draw(st.sampled_from([3, 3, 1, 2, 4]))
     if rank == 1:
         return [draw(st.integers(1, 32) | st.none())]
     return [*(draw(size) for _ in range(rank - 1)), draw(st.integers(1, 8) | st.none())]
@@ -363,7 +420,10 @@ def test_whatever_validates_builds_runs_and_matches_keras(keras, spec_file, doc)
 
 def test_every_op_and_attribute_is_fuzzed():
     """A new op or attribute needs values here before the fuzz test can cover it."""
-    fuzzed = IMAGE_OPS + REDUCE_OPS + FLAT_OPS + ANY_RANK_OPS + MERGE_OPS
+    fuzzed = (
+        IMAGE_OPS + REDUCE_OPS + FLAT_OPS + SEQUENCE_OPS + VOLUME_OPS + ANY_RANK_OPS
+        + RESHAPE_OPS + MERGE_OPS
+    )  # fmt: skip
     assert sorted(fuzzed) == sorted(op.name for op in REGISTRY.ops())
     for op in REGISTRY.ops():
         if op.merge:
@@ -384,9 +444,9 @@ def test_named_cases_are_refused_at_their_layer(spec_file):
         assert (error.path or "layers[").startswith(("layers[", "graph.")), (name, error.path)
 
 
-@pytest.mark.parametrize("merge", ["add", "multiply", "concatenate"])
+@pytest.mark.parametrize("merge", ["add", "multiply", "concatenate", "subtract", "maximum"])
 def test_a_size_unknown_in_one_merged_input_is_unknown_in_the_output(spec_file, merge):
     doc = NAMED_CASES["unknown_size_added_to_known"]
     doc = {**doc, "graph": {"out": [{merge: ["a", "b"]}]}}
-    shape = {"add": (None, 4, 2), "multiply": (None, 4, 2), "concatenate": (None, 4, 4)}
-    assert _load(spec_file, doc).graph().nodes[merge].shape == shape[merge]
+    shape = (None, 4, 4) if merge == "concatenate" else (None, 4, 2)
+    assert _load(spec_file, doc).graph().nodes[merge].shape == shape

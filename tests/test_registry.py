@@ -20,6 +20,20 @@ MINIMAL = {
     "add": {"inputs": ["a", "b"]},
     "multiply": {"inputs": ["a", "b"]},
     "concatenate": {"inputs": ["a", "b"]},
+    "subtract": {"inputs": ["a", "b"]},
+    "average": {"inputs": ["a", "b"]},
+    "maximum": {"inputs": ["a", "b"]},
+    "minimum": {"inputs": ["a", "b"]},
+    "reshape": {"target_shape": [-1]},
+    "permute": {"dims": [2, 1, 3]},
+    "repeat_vector": {"n": 3},
+    "group_normalization": {"groups": 2},
+    "spatial_dropout1d": {"rate": 0.1},
+    "spatial_dropout2d": {"rate": 0.1},
+    "spatial_dropout3d": {"rate": 0.1},
+    "gaussian_noise": {"stddev": 0.1},
+    "gaussian_dropout": {"rate": 0.1},
+    "alpha_dropout": {"rate": 0.1},
 }
 
 
@@ -81,7 +95,10 @@ def _sample_inputs(op):
     """Input shapes (without the batch axis) each op can take."""
     if op.merge:
         return [(4, 4, 2), (4, 4, 2)]
-    return [(6,)] if op.name == "dense" else [(6, 6, 4)]
+    ranks = {"repeat_vector": 1, "spatial_dropout1d": 2, "spatial_dropout3d": 4}
+    ranks.update(dict.fromkeys(["cropping1d", "zero_padding1d", "up_sampling1d"], 2))
+    ranks.update(dict.fromkeys(["cropping3d", "zero_padding3d", "up_sampling3d"], 4))
+    return [(6, 5, 4, 3)[: ranks.get(op.name, 3)]] if op.name in ranks else [(6, 6, 4)]
 
 
 @pytest.mark.parametrize("op", REGISTRY.ops(), ids=lambda op: op.name)

@@ -283,7 +283,14 @@ def _from_keras(key: str, value: Any) -> Any:
 
 
 def _clean(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config.items() if k not in _IGNORED}
+    """The config's settings, tuples as lists (as a saved config holds them)."""
+    return {k: _as_lists(v) for k, v in config.items() if k not in _IGNORED}
+
+
+def _as_lists(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_as_lists(v) for v in value]
+    return value
 
 
 def copy_weights(source: Any, target: Any, pairs: list[tuple[str, str]]) -> int:

@@ -17,7 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from archspec.ops.shapes import Shape, ShapeError, feature_axis, pair
+from archspec.ops.shapes import (
+    Shape,
+    ShapeError,
+    feature_axes,
+    feature_axis,
+    pair,
+    shared_axes,
+)
 
 
 class Params(NamedTuple):
@@ -151,3 +158,44 @@ def batch_norm_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> li
         Weight("moving_mean", (features,), trainable=False),
         Weight("moving_variance", (features,), trainable=False),
     ]
+
+
+def _known(shape: Shape, what: str) -> tuple[int, ...]:
+    if any(d is None for d in shape):
+        raise ShapeError(f"the input's {what} must have known sizes: they size the weights")
+    return tuple(shape)  # type: ignore[arg-type]
+
+
+def layer_norm_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
+    """Scale (gamma) and offset (beta) over the normalised axes.
+
+    Keras sorts the axes as written (``[-1, 1]`` stays in that order, ``[2, 1]`` becomes
+    ``[1, 2]``) and takes the weights' sizes in that order.
+    """
+    shape = inputs[0]
+    written = [attrs.axis] if isinstance(attrs.axis, int) else sorted(attrs.axis)
+    axes = feature_axes(written, len(shape))
+    if attrs.rms_scaling:
+        learned = ["gamma"]
+    else:
+        learned = [name for name, on in (("gamma", attrs.scale), ("beta", attrs.center)) if on]
+    if not learned:
+        return []
+    sizes = _known(tuple(shape[i] for i in axes), f"axis {attrs.axis}")
+    return [Weight(name, sizes) for name in learned]
+
+
+def group_norm_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
+    shape = inputs[0]
+    channels = shape[feature_axis(attrs.axis, len(shape))]
+    if channels is None:
+        raise ShapeError(f"axis {attrs.axis} must have a known size: it sizes the scale and offset")
+    learned = [name for name, on in (("gamma", attrs.scale), ("beta", attrs.center)) if on]
+    return [Weight(name, (channels,)) for name in learned]
+
+
+def prelu_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
+    """One slope per value of the input, with each shared axis reduced to 1."""
+    shared = set(shared_axes(attrs))
+    shape = tuple(1 if i + 1 in shared else d for i, d in enumerate(inputs[0]))
+    return [Weight("alpha", _known(shape, "axes that are not shared"))]

@@ -337,15 +337,242 @@ class NoAttrs(Attrs):
     pass
 
 
-class DropoutAttrs(Attrs):
-    rate: Annotated[Float, Field(ge=0, lt=1)] = _f("Fraction of the inputs dropped in training.")
-    seed: Annotated[StrictInt, Field(ge=0, le=MAX_SEED)] | None = _f(
-        f"Seed of the dropout mask, from 0 to {MAX_SEED:,}.", default=None
+Pair = tuple[NonNegInt, NonNegInt]
+
+
+def _edges_canonical(key: str, axes: int) -> Any:
+    def canonical(attrs: Attrs, input_rank: int | None = None) -> dict[str, object]:
+        return {key: shapes.edge_pairs(getattr(attrs, key), axes)}
+
+    return canonical
+
+
+class ZeroPadding1DAttrs(Attrs):
+    padding: NonNegInt | Pair = _f("Zeros at both ends: n, or [start, end].", default=1)
+
+    canonical = _edges_canonical("padding", 1)
+
+
+class ZeroPadding3DAttrs(Attrs):
+    padding: NonNegInt | tuple[NonNegInt, NonNegInt, NonNegInt] | tuple[Pair, Pair, Pair] = _f(
+        "Zeros around the volume: n, [depth, rows, cols] or a [before, after] pair per axis.",
+        default=1,
     )
+
+    canonical = _edges_canonical("padding", 3)
+
+
+class Cropping1DAttrs(Attrs):
+    cropping: NonNegInt | Pair = _f("Steps cut at both ends: n, or [start, end].", default=1)
+
+    canonical = _edges_canonical("cropping", 1)
+
+
+class Cropping2DAttrs(Attrs):
+    cropping: NonNegInt | Pair | tuple[Pair, Pair] = _f(
+        "Rows and columns cut: n, [rows, cols] or [[top, bottom], [left, right]].", default=0
+    )
+
+    canonical = _edges_canonical("cropping", 2)
+
+
+class Cropping3DAttrs(Attrs):
+    cropping: NonNegInt | tuple[NonNegInt, NonNegInt, NonNegInt] | tuple[Pair, Pair, Pair] = _f(
+        "Cut from the volume: n, [depth, rows, cols] or a [before, after] pair per axis.",
+        default=1,
+    )
+
+    canonical = _edges_canonical("cropping", 3)
+
+
+class UpSampling1DAttrs(Attrs):
+    size: PosInt = _f("How many times each step is repeated.", default=2)
+
+
+class UpSampling2DAttrs(Attrs):
+    size: Size2 = _f("Repeats of rows and columns, or one number for both.", default=2)
+    interpolation: Literal["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5"] = _f(
+        "How new values are filled in.", default="nearest"
+    )
+
+    def canonical(self, input_rank: int | None = None) -> dict[str, object]:
+        return {"size": shapes.pair(self.size), "interpolation": self.interpolation}
+
+
+class UpSampling3DAttrs(Attrs):
+    size: PosInt | tuple[PosInt, PosInt, PosInt] = _f(
+        "Repeats along depth, rows and columns, or one number for all.", default=2
+    )
+
+    def canonical(self, input_rank: int | None = None) -> dict[str, object]:
+        size = self.size
+        return {"size": (size,) * 3 if isinstance(size, int) else tuple(size)}
+
+
+Rate = Annotated[Float, Field(ge=0, lt=1)]
+Seed = Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
+NoiseShape = Annotated[list[PosInt | None], Field(min_length=1)]
+
+
+class SpatialDropoutAttrs(Attrs):
+    rate: Rate = _f("Fraction of the channels dropped in training.")
+    seed: Seed | None = _f(f"Seed of the dropout mask, from 0 to {MAX_SEED:,}.", default=None)
+
+
+class DropoutAttrs(Attrs):
+    rate: Rate = _f("Fraction of the inputs dropped in training.")
+    noise_shape: NoiseShape | None = _f(
+        "Shape of the dropout mask, batch axis first: per axis null (the input's size) or 1 "
+        "(one draw shared along the axis), e.g. `[null, 1, null]`.",
+        default=None,
+    )
+    seed: Seed | None = _f(f"Seed of the dropout mask, from 0 to {MAX_SEED:,}.", default=None)
+
+
+class GaussianNoiseAttrs(Attrs):
+    stddev: Annotated[Float, Field(ge=0, le=1)] = _f(
+        "Standard deviation of the noise added in training (Keras takes 0 to 1)."
+    )
+    seed: Seed | None = _f(f"Seed of the noise, from 0 to {MAX_SEED:,}.", default=None)
+
+
+class GaussianDropoutAttrs(Attrs):
+    rate: Rate = _f("Drop probability; the noise's stddev is sqrt(rate / (1 - rate)).")
+    seed: Seed | None = _f(f"Seed of the noise, from 0 to {MAX_SEED:,}.", default=None)
+
+
+def _axes_canonical(key: str) -> Any:
+    """A canonical form listing axes as a sorted tuple, counted from the batch axis."""
+
+    def canonical(attrs: Attrs, input_rank: int | None = None) -> dict[str, object]:
+        out = Attrs.canonical(attrs, input_rank)
+        value = out[key]
+        if value is None:
+            return out
+        axes = (value,) if isinstance(value, int) else value
+        if input_rank is not None:
+            axes = tuple(a + input_rank + 1 if a < 0 else a for a in axes)
+        out[key] = tuple(sorted(axes))
+        return out
+
+    return canonical
+
+
+Axes = StrictInt | Annotated[list[StrictInt], Field(min_length=1)]
+
+
+class AxesAttrs(Attrs):
+    axis: Axes = _f("Axis or axes it works along (-1: the last).", default=-1)
+
+    canonical = _axes_canonical("axis")
+
+
+GammaInitializer = _f("Initializer of the scale (gamma).", default="ones")
+BetaInitializer = _f("Initializer of the offset (beta).", default="zeros")
+
+
+class LayerNormAttrs(AxesAttrs):
+    axis: Axes = _f("Axis or axes normalised over (-1: the last).", default=-1)
+    epsilon: Annotated[Float, Field(gt=0)] = _f(
+        "Added to the variance for stability.", default=1e-3
+    )
+    center: StrictBool = _f("Whether to learn an offset (beta).", default=True)
+    scale: StrictBool = _f("Whether to learn a scale (gamma).", default=True)
+    rms_scaling: StrictBool = _f(
+        "Scale by the variance only, with gamma and no beta (deprecated in Keras).",
+        default=False,
+    )
+    beta_initializer: BiasInitializer = BetaInitializer
+    gamma_initializer: BiasInitializer = GammaInitializer
+    beta_regularizer: Regularizer | None = _f("Penalty on the offset.", default=None)
+    gamma_regularizer: Regularizer | None = _f("Penalty on the scale.", default=None)
+
+
+class GroupNormAttrs(Attrs):
+    # Keras also takes an undocumented -1 (one group per channel) and then stores the
+    # channel count in its config, so a model would not read back as its spec: write the count
+    groups: PosInt = _f("Number of channel groups; it must divide the channels.", default=32)
+    axis: StrictInt = _f("Axis of the channels (-1: channels last).", default=-1)
+    epsilon: Annotated[Float, Field(gt=0)] = _f(
+        "Added to the variance for stability.", default=1e-3
+    )
+    center: StrictBool = _f("Whether to learn an offset (beta).", default=True)
+    scale: StrictBool = _f("Whether to learn a scale (gamma).", default=True)
+    beta_initializer: BiasInitializer = BetaInitializer
+    gamma_initializer: BiasInitializer = GammaInitializer
+    beta_regularizer: Regularizer | None = _f("Penalty on the offset.", default=None)
+    gamma_regularizer: Regularizer | None = _f("Penalty on the scale.", default=None)
+
+    canonical = _axis_canonical
+
+
+class LeakyReLUAttrs(Attrs):
+    negative_slope: Annotated[Float, Field(ge=0)] = _f("Slope below zero.", default=0.3)
+
+
+class ELUAttrs(Attrs):
+    alpha: Float = _f("Scale of the negative part.", default=1.0)
+
+
+class PReLUAttrs(Attrs):
+    alpha_initializer: BiasInitializer = _f("Initializer of the slopes.", default="zeros")
+    alpha_regularizer: Regularizer | None = _f("Penalty on the slopes.", default=None)
+    shared_axes: PosInt | Annotated[list[PosInt], Field(min_length=1)] | None = _f(
+        "Axes (from 1, after the batch) along which one slope is shared, e.g. `[1, 2]` "
+        "for one slope per channel of an image.",
+        default=None,
+    )
+
+    canonical = _axes_canonical("shared_axes")
+
+
+class ReshapeAttrs(Attrs):
+    target_shape: Annotated[list[StrictInt], Field(min_length=1)] = _f(
+        "The new shape without the batch axis; one size may be -1 (inferred)."
+    )
+
+    @field_validator("target_shape")
+    @classmethod
+    def _sizes(cls, value: list[int]) -> list[int]:
+        if any(d == 0 or d < -1 for d in value):
+            raise ValueError("sizes are positive, or -1 for the one size to infer")
+        if value.count(-1) > 1:
+            raise ValueError("at most one size may be -1")
+        return value
+
+
+class PermuteAttrs(Attrs):
+    dims: Annotated[list[PosInt], Field(min_length=1)] = _f(
+        "The new order of the axes, counted from 1 (the batch axis stays first)."
+    )
+
+    @field_validator("dims")
+    @classmethod
+    def _permutation(cls, value: list[int]) -> list[int]:
+        if sorted(value) != list(range(1, len(value) + 1)):
+            raise ValueError(f"`dims` must order the axes 1 to {len(value)}, each once")
+        return value
+
+
+class RepeatVectorAttrs(Attrs):
+    n: PosInt = _f("Number of repetitions.")
 
 
 class MergeAttrs(Attrs):
     inputs: NodeNames
+
+
+class SubtractAttrs(Attrs):
+    inputs: Annotated[
+        list[str], Field(min_length=2, max_length=2, description="The two nodes: first - second.")
+    ]
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _two(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(value) != 2:
+            raise ValueError(f"takes exactly two nodes (first - second), not {len(value)}")
+        return value
 
 
 class ConcatAttrs(Attrs):
@@ -405,10 +632,114 @@ _OPS = [
         "zero_padding2d", "ZeroPadding2D", ZeroPaddingAttrs, shapes.zero_padding,
         "Pads with zeros around the image.", aliases=("zero_pad",), shorthand="padding",
     ),
+    OpDef(
+        "zero_padding1d", "ZeroPadding1D", ZeroPadding1DAttrs,
+        shapes.padding_rule(1, "padding", 1, "padding"), "Pads a sequence with zeros.",
+        shorthand="padding",
+    ),
+    OpDef(
+        "zero_padding3d", "ZeroPadding3D", ZeroPadding3DAttrs,
+        shapes.padding_rule(3, "padding", 1, "padding"), "Pads a volume with zeros.",
+        shorthand="padding",
+    ),
+    OpDef(
+        "cropping1d", "Cropping1D", Cropping1DAttrs,
+        shapes.padding_rule(1, "cropping", -1, "cropping"), "Cuts steps off a sequence.",
+        shorthand="cropping",
+    ),
+    OpDef(
+        "cropping2d", "Cropping2D", Cropping2DAttrs,
+        shapes.padding_rule(2, "cropping", -1, "cropping"), "Cuts rows and columns off an image.",
+        shorthand="cropping",
+    ),
+    OpDef(
+        "cropping3d", "Cropping3D", Cropping3DAttrs,
+        shapes.padding_rule(3, "cropping", -1, "cropping"), "Cuts the edges off a volume.",
+        shorthand="cropping",
+    ),
+    OpDef(
+        "up_sampling1d", "UpSampling1D", UpSampling1DAttrs, shapes.up_sampling_rule(1),
+        "Repeats each step of a sequence.", shorthand="size",
+    ),
+    OpDef(
+        "up_sampling2d", "UpSampling2D", UpSampling2DAttrs, shapes.up_sampling_rule(2),
+        "Enlarges an image.", shorthand="size",
+    ),
+    OpDef(
+        "up_sampling3d", "UpSampling3D", UpSampling3DAttrs, shapes.up_sampling_rule(3),
+        "Enlarges a volume.", shorthand="size",
+    ),
     OpDef("flatten", "Flatten", NoAttrs, shapes.flatten, "Flattens all but the batch axis."),
     OpDef(
-        "dropout", "Dropout", DropoutAttrs, shapes.same, "Drops inputs at random in training.",
+        "reshape", "Reshape", ReshapeAttrs, shapes.reshape, "Gives the values a new shape.",
+        shorthand="target_shape",
+    ),
+    OpDef(
+        "permute", "Permute", PermuteAttrs, shapes.permute, "Reorders the axes.",
+        shorthand="dims",
+    ),
+    OpDef(
+        "repeat_vector", "RepeatVector", RepeatVectorAttrs, shapes.repeat_vector,
+        "Repeats a vector n times (features -> (n, features)).", shorthand="n",
+    ),
+    OpDef("identity", "Identity", NoAttrs, shapes.same, "Passes its input through."),
+    OpDef(
+        "layer_normalization", "LayerNormalization", LayerNormAttrs, shapes.normalization,
+        "Layer normalisation.", aliases=("layer_norm",), weights=costs.layer_norm_weights,
+    ),
+    OpDef(
+        "group_normalization", "GroupNormalization", GroupNormAttrs, shapes.group_norm,
+        "Group normalisation.", aliases=("group_norm",), weights=costs.group_norm_weights,
+    ),
+    OpDef(
+        "unit_normalization", "UnitNormalization", AxesAttrs, shapes.normalization,
+        "Scales to unit L2 norm along the axes.",
+    ),
+    OpDef(
+        "softmax", "Softmax", AxesAttrs, shapes.normalization, "Softmax as a layer.",
+        shorthand="axis",
+    ),
+    OpDef(
+        "leaky_relu", "LeakyReLU", LeakyReLUAttrs, shapes.same, "Leaky rectified linear unit.",
+        shorthand="negative_slope",
+    ),
+    OpDef(
+        "prelu", "PReLU", PReLUAttrs, shapes.prelu, "ReLU with learned negative slopes.",
+        weights=costs.prelu_weights,
+    ),
+    OpDef(
+        "elu", "ELU", ELUAttrs, shapes.same, "Exponential linear unit.", shorthand="alpha",
+    ),
+    OpDef(
+        "dropout", "Dropout", DropoutAttrs, shapes.dropout,
+        "Drops inputs at random in training.", shorthand="rate",
+    ),
+    OpDef(
+        "spatial_dropout1d", "SpatialDropout1D", SpatialDropoutAttrs,
+        shapes.spatial_dropout(2, "steps, channels"), "Drops whole channels of a sequence.",
         shorthand="rate",
+    ),
+    OpDef(
+        "spatial_dropout2d", "SpatialDropout2D", SpatialDropoutAttrs,
+        shapes.spatial_dropout(3, "height, width, channels"),
+        "Drops whole channels of an image.", shorthand="rate",
+    ),
+    OpDef(
+        "spatial_dropout3d", "SpatialDropout3D", SpatialDropoutAttrs,
+        shapes.spatial_dropout(4, "depth, height, width, channels"),
+        "Drops whole channels of a volume.", shorthand="rate",
+    ),
+    OpDef(
+        "gaussian_noise", "GaussianNoise", GaussianNoiseAttrs, shapes.same,
+        "Adds Gaussian noise in training.", shorthand="stddev",
+    ),
+    OpDef(
+        "gaussian_dropout", "GaussianDropout", GaussianDropoutAttrs, shapes.same,
+        "Multiplies by Gaussian noise around 1 in training.", shorthand="rate",
+    ),
+    OpDef(
+        "alpha_dropout", "AlphaDropout", DropoutAttrs, shapes.dropout,
+        "Dropout that keeps a SELU network's mean and variance.", shorthand="rate",
     ),
     OpDef(
         "add", "Add", MergeAttrs, shapes.elementwise, "Element-wise sum of named nodes.",
@@ -417,6 +748,23 @@ _OPS = [
     OpDef(
         "multiply", "Multiply", MergeAttrs, shapes.elementwise,
         "Element-wise product of named nodes.", shorthand="inputs", merge=True, internal=_MERGE,
+    ),
+    OpDef(
+        "subtract", "Subtract", SubtractAttrs, shapes.elementwise,
+        "Element-wise difference of two named nodes (first - second).", shorthand="inputs",
+        merge=True, internal=_MERGE,
+    ),
+    OpDef(
+        "average", "Average", MergeAttrs, shapes.elementwise,
+        "Element-wise mean of named nodes.", shorthand="inputs", merge=True, internal=_MERGE,
+    ),
+    OpDef(
+        "maximum", "Maximum", MergeAttrs, shapes.elementwise,
+        "Element-wise maximum of named nodes.", shorthand="inputs", merge=True, internal=_MERGE,
+    ),
+    OpDef(
+        "minimum", "Minimum", MergeAttrs, shapes.elementwise,
+        "Element-wise minimum of named nodes.", shorthand="inputs", merge=True, internal=_MERGE,
     ),
     OpDef(
         "concatenate", "Concatenate", ConcatAttrs, shapes.concatenate,

@@ -122,16 +122,72 @@ def zero_padding(attrs: Any, inputs: Sequence[Shape]) -> Shape:
     return (h, w, shape[2])
 
 
+def edge_pairs(value: Any, axes: int) -> tuple[tuple[int, int], ...]:
+    """(before, after) per spatial axis from Keras's forms of padding or cropping.
+
+    One number for every side; one number per axis (both sides), or for one axis a
+    (before, after) pair; or a (before, after) pair per axis.
+    """
+    if isinstance(value, int):
+        return ((value, value),) * axes
+    if axes == 1:
+        return ((int(value[0]), int(value[1])),)
+    if all(isinstance(v, int) for v in value):
+        return tuple((int(v), int(v)) for v in value)
+    return tuple((int(a), int(b)) for a, b in value)
+
+
+def _volume(rank: int) -> str:
+    return {2: "steps, channels", 3: "height, width, channels"}.get(
+        rank, "depth, height, width, channels"
+    )
+
+
+def padding_rule(axes: int, key: str, sign: int, what: str) -> Any:
+    """Zero padding (sign 1) or cropping (sign -1) of the first ``axes`` axes."""
+
+    def rule(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        if len(shape) != axes + 1:
+            raise ShapeError(f"needs a {axes + 1}-D input ({_volume(axes + 1)}), got {fmt(shape)}")
+        out: list[int | None] = []
+        for size, (before, after) in zip(
+            shape[:-1], edge_pairs(getattr(attrs, key), axes), strict=True
+        ):
+            if size is None:
+                out.append(None)
+                continue
+            new = size + sign * (before + after)
+            if new < 1:
+                raise ShapeError(
+                    f"{what} of {before} + {after} leaves nothing of an axis of size {size}"
+                )
+            out.append(new)
+        return (*out, shape[-1])
+
+    return rule
+
+
+def up_sampling_rule(axes: int) -> Any:
+    """Repeats each of the first ``axes`` axes ``size`` times."""
+
+    def rule(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        if len(shape) != axes + 1:
+            raise ShapeError(f"needs a {axes + 1}-D input ({_volume(axes + 1)}), got {fmt(shape)}")
+        sizes = (attrs.size,) * axes if isinstance(attrs.size, int) else tuple(attrs.size)
+        out = [None if d is None else d * f for d, f in zip(shape[:-1], sizes, strict=True)]
+        return (*out, shape[-1])
+
+    return rule
+
+
 def dense(attrs: Any, inputs: Sequence[Shape]) -> Shape:
-    # Keras would apply the layer at every position of an image; in a classifier that is
-    # almost always a missing flatten, so archspec asks for a flat input
+    """Keras applies the kernel to the last axis, at every position of the others."""
     (shape,) = inputs
-    if len(shape) != 1:
-        raise ShapeError(
-            f"needs a flat input (features only), got {fmt(shape)}; add `flatten` or "
-            "`global_average_pooling2d` before it"
-        )
-    return (attrs.units,)
+    if not shape:
+        raise ShapeError("needs an input with at least one axis besides the batch")
+    return (*shape[:-1], attrs.units)
 
 
 def flatten(attrs: Any, inputs: Sequence[Shape]) -> Shape:
@@ -150,6 +206,145 @@ def batch_norm(attrs: Any, inputs: Sequence[Shape]) -> Shape:
     (shape,) = inputs
     feature_axis(attrs.axis, len(shape))
     return shape
+
+
+def feature_axes(axis: int | Sequence[int], rank: int) -> list[int]:
+    """Indices into a shape without the batch axis of one Keras axis or several."""
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    indices = [feature_axis(a, rank) for a in axes]
+    if len(set(indices)) != len(indices):
+        raise ShapeError(f"axis {list(axes)} names the same axis twice")
+    return indices
+
+
+def normalization(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    """Layer / unit normalisation and softmax: the axes must exist; the shape stays."""
+    (shape,) = inputs
+    feature_axes(attrs.axis, len(shape))
+    return shape
+
+
+def group_norm(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    channels = shape[feature_axis(attrs.axis, len(shape))]
+    if channels is not None:
+        if attrs.groups > channels:
+            raise ShapeError(f"{attrs.groups} groups are more than the {channels} channels")
+        if channels % attrs.groups:
+            raise ShapeError(f"{channels} channels cannot be split into {attrs.groups} groups")
+    return shape
+
+
+def shared_axes(attrs: Any) -> tuple[int, ...]:
+    """PReLU's shared axes as a tuple (Keras takes one number or a list)."""
+    axes = attrs.shared_axes
+    if axes is None:
+        return ()
+    return (axes,) if isinstance(axes, int) else tuple(axes)
+
+
+def prelu(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    for axis in shared_axes(attrs):
+        if not 1 <= axis <= len(shape):
+            raise ShapeError(
+                f"shared axis {axis} is not a feature axis of a {len(shape) + 1}-D tensor "
+                f"(they count from 1, after the batch axis)"
+            )
+    return shape
+
+
+def _need_rank_of(shape: Shape, rank: int, what: str) -> None:
+    if len(shape) != rank:
+        raise ShapeError(f"needs a {rank}-D input ({what}), got {fmt(shape)}")
+
+
+def reshape(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    """The target shape, its one -1 filled in; the number of values must not change."""
+    (shape,) = inputs
+    target = list(attrs.target_shape)
+    known = math.prod(d for d in target if d != -1)
+    size = None if None in shape else math.prod(shape)  # type: ignore[arg-type]
+    if -1 in target:
+        at = target.index(-1)
+        if size is None:
+            target[at] = None
+        elif size % known:
+            raise ShapeError(
+                f"cannot reshape {fmt(shape)} ({size:,} values) into {fmt(attrs.target_shape)}: "
+                f"{size:,} is not a multiple of {known:,}"
+            )
+        else:
+            target[at] = size // known
+    elif size is not None and size != known:
+        raise ShapeError(
+            f"cannot reshape {fmt(shape)} ({size:,} values) into {fmt(target)} ({known:,} values)"
+        )
+    elif size is None:
+        # the unknown sizes multiply the known ones: no input fits unless they divide the target
+        part = math.prod(d for d in shape if d is not None)
+        if known % part:
+            raise ShapeError(
+                f"cannot reshape {fmt(shape)} into {fmt(target)}: {known:,} values are not a "
+                f"multiple of the {part:,} the known sizes give"
+            )
+    return tuple(target)
+
+
+def permute(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    if len(attrs.dims) != len(shape):
+        raise ShapeError(
+            f"`dims` {list(attrs.dims)} orders {len(attrs.dims)} axes, and the input "
+            f"{fmt(shape)} has {len(shape)}"
+        )
+    return tuple(shape[d - 1] for d in attrs.dims)
+
+
+def repeat_vector(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    (shape,) = inputs
+    _need_rank_of(shape, 1, "features only")
+    return (attrs.n, shape[0])
+
+
+def spatial_dropout(rank: int, what: str) -> Any:
+    """A shape rule for an input of ``rank`` axes, the last one the channels."""
+
+    def rule(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        _need_rank_of(shape, rank, what)
+        return shape
+
+    return rule
+
+
+def dropout(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+    """The shape stays; a noise shape gives each axis, batch first, its size or 1."""
+    (shape,) = inputs
+    noise = getattr(attrs, "noise_shape", None)
+    if noise is None:
+        return shape
+    if len(noise) != len(shape) + 1:
+        raise ShapeError(
+            f"`noise_shape` {_noise(noise)} has {len(noise)} entries; the input "
+            f"{fmt(shape)} needs {len(shape) + 1}, the batch axis first"
+        )
+    if noise[0] not in (None, 1):
+        raise ShapeError(
+            f"`noise_shape` {_noise(noise)} gives the batch axis the size {noise[0]}; "
+            "it must be null (the batch's size) or 1"
+        )
+    for i, (n, d) in enumerate(zip(noise[1:], shape, strict=True), start=1):
+        if n is not None and d is not None and n not in (1, d):
+            raise ShapeError(
+                f"`noise_shape` {_noise(noise)} gives axis {i} the size {n}; it must be "
+                f"1, null or the input's size, and the input is {fmt(shape)}"
+            )
+    return shape
+
+
+def _noise(noise: Sequence[int | None]) -> str:
+    return "[" + ", ".join("null" if n is None else str(n) for n in noise) + "]"
 
 
 def elementwise(attrs: Any, inputs: Sequence[Shape]) -> Shape:
