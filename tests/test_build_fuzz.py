@@ -149,6 +149,13 @@ OP_ATTRIBUTES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
     ("up_sampling3d", "size"): st.integers(1, 3)
     | st.lists(st.integers(1, 3), min_size=3, max_size=3),
     ("leaky_relu", "negative_slope"): st.sampled_from([0.0, 0.3, -0.1]),
+    **{
+        (f"{kind}_pooling{axes}d", key): values | st.lists(values, min_size=axes, max_size=axes)
+        for kind in ("max", "average")
+        for axes in (1, 3)
+        # windows up to larger than any input
+        for key, values in (("pool_size", st.integers(1, 18)), ("strides", st.integers(1, 3)))
+    },
 }
 #: ops that keep an image an image / turn it into a vector / take a vector
 IMAGE_OPS = [
@@ -158,8 +165,14 @@ IMAGE_OPS = [
 REDUCE_OPS = ["flatten", "global_average_pooling2d", "global_max_pooling2d"]
 #: ops that take a vector / a sequence (steps, channels) / a volume
 FLAT_OPS = ["repeat_vector"]
-SEQUENCE_OPS = ["spatial_dropout1d", "cropping1d", "zero_padding1d", "up_sampling1d"]
-VOLUME_OPS = ["spatial_dropout3d", "cropping3d", "zero_padding3d", "up_sampling3d"]
+SEQUENCE_OPS = [
+    "spatial_dropout1d", "cropping1d", "zero_padding1d", "up_sampling1d", "max_pooling1d",
+    "average_pooling1d", "global_average_pooling1d", "global_max_pooling1d",
+]  # fmt: skip
+VOLUME_OPS = [
+    "spatial_dropout3d", "cropping3d", "zero_padding3d", "up_sampling3d", "max_pooling3d",
+    "average_pooling3d", "global_average_pooling3d", "global_max_pooling3d",
+]  # fmt: skip
 ANY_RANK_OPS = [
     "dense", "batch_normalization", "activation", "relu", "dropout", "identity",
     "layer_normalization", "group_normalization", "unit_normalization", "softmax",

@@ -78,6 +78,12 @@ def _edges(axes: int) -> st.SearchStrategy[Any]:
     return sizes | st.lists(sizes, min_size=max(axes, 2), max_size=max(axes, 2)) | pairs
 
 
+def _window(axes: int) -> st.SearchStrategy[Any]:
+    """A pooling window or stride: one number for every axis, or one per axis."""
+    sizes = st.integers(1, 4)
+    return sizes | st.lists(sizes, min_size=axes, max_size=axes)
+
+
 NORM_ATTRS = {
     "epsilon": st.sampled_from([1e-3, 1e-5, 0.5]),
     "center": st.booleans(),
@@ -212,6 +218,39 @@ CASES: dict[str, tuple[st.SearchStrategy, st.SearchStrategy, Callable]] = {
             ("cropping", "cropping", 1, layers.Cropping1D),
             ("cropping", "cropping", 2, layers.Cropping2D),
             ("cropping", "cropping", 3, layers.Cropping3D),
+        )
+    },
+    **{
+        f"{kind}_pooling{axes}d": (
+            _attrs(
+                {"pool_size": _window(axes)} if kind == "average" else {},
+                {
+                    **({} if kind == "average" else {"pool_size": _window(axes)}),
+                    "strides": _window(axes),
+                    "padding": st.sampled_from(["valid", "same"]),
+                },
+            ),
+            st.integers(axes, axes + 2).flatmap(_shape).map(lambda s: [s]),
+            _same(cls),
+        )
+        for kind, axes, cls in (
+            ("max", 1, layers.MaxPooling1D),
+            ("average", 1, layers.AveragePooling1D),
+            ("max", 3, layers.MaxPooling3D),
+            ("average", 3, layers.AveragePooling3D),
+        )
+    },
+    **{
+        f"global_{kind}_pooling{axes}d": (
+            _attrs({}, {"keepdims": st.booleans()}),
+            st.integers(axes, axes + 2).flatmap(_shape).map(lambda s: [s]),
+            _same(cls),
+        )
+        for kind, axes, cls in (
+            ("average", 1, layers.GlobalAveragePooling1D),
+            ("max", 1, layers.GlobalMaxPooling1D),
+            ("average", 3, layers.GlobalAveragePooling3D),
+            ("max", 3, layers.GlobalMaxPooling3D),
         )
     },
     "up_sampling1d": (
@@ -437,7 +476,9 @@ def test_every_op_here_is_checked():
         "subtract", "average", "maximum", "minimum", "spatial_dropout1d", "spatial_dropout2d",
         "spatial_dropout3d", "gaussian_noise", "gaussian_dropout", "alpha_dropout",
         "zero_padding1d", "zero_padding3d", "cropping1d", "cropping2d", "cropping3d",
-        "up_sampling1d", "up_sampling2d", "up_sampling3d",
+        "up_sampling1d", "up_sampling2d", "up_sampling3d", "max_pooling1d",
+        "average_pooling1d", "max_pooling3d", "average_pooling3d", "global_average_pooling1d",
+        "global_max_pooling1d", "global_average_pooling3d", "global_max_pooling3d",
     }  # fmt: skip
     assert new <= set(REGISTRY.names())
     assert new <= set(CASES) | set(MERGES)

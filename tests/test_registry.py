@@ -16,7 +16,9 @@ MINIMAL = {
     "dense": {"units": 2},
     "activation": {"activation": "relu"},
     "dropout": {"rate": 0.1},
+    "average_pooling1d": {"pool_size": 2},
     "average_pooling2d": {"pool_size": 2},
+    "average_pooling3d": {"pool_size": 2},
     "add": {"inputs": ["a", "b"]},
     "multiply": {"inputs": ["a", "b"]},
     "concatenate": {"inputs": ["a", "b"]},
@@ -91,13 +93,46 @@ def test_aliases_and_shorthands(tmp_path):
     assert model.get_layer("max_pooling2d").pool_size == (2, 2)
 
 
+@pytest.mark.parametrize(
+    ("shape", "axes", "window"), [("[12, 3]", 1, "3"), ("[8, 8, 8, 3]", 3, "[1, 2, 2]")]
+)
+def test_pooling_aliases_for_sequences_and_volumes(tmp_path, shape, axes, window):
+    spec = write(
+        tmp_path,
+        "s.yaml",
+        f"""
+        archspec: 1
+        name: s
+        input: {shape}
+        layers:
+          - max_pool{axes}d
+          - avg_pool{axes}d: {window}
+          - global_max_pool{axes}d: {{keepdims: true}}
+          - global_avg_pool{axes}d
+        """,
+    )
+    model = archspec.load(spec).build()
+    assert [type(layer).__name__ for layer in model.layers[1:]] == [
+        f"MaxPooling{axes}D", f"AveragePooling{axes}D", f"GlobalMaxPooling{axes}D",
+        f"GlobalAveragePooling{axes}D",
+    ]  # fmt: skip
+    assert model.get_layer(f"max_pooling{axes}d").pool_size == (2,) * axes
+    strides = (3,) if axes == 1 else (1, 2, 2)
+    assert model.get_layer(f"average_pooling{axes}d").strides == strides
+    assert model.output.shape == (None, 3)
+
+
 def _sample_inputs(op):
     """Input shapes (without the batch axis) each op can take."""
     if op.merge:
         return [(4, 4, 2), (4, 4, 2)]
     ranks = {"repeat_vector": 1, "spatial_dropout1d": 2, "spatial_dropout3d": 4}
-    ranks.update(dict.fromkeys(["cropping1d", "zero_padding1d", "up_sampling1d"], 2))
-    ranks.update(dict.fromkeys(["cropping3d", "zero_padding3d", "up_sampling3d"], 4))
+    kinds = (
+        "cropping", "zero_padding", "up_sampling", "max_pooling", "average_pooling",
+        "global_average_pooling", "global_max_pooling",
+    )  # fmt: skip
+    for axes in (1, 3):
+        ranks.update(dict.fromkeys([f"{kind}{axes}d" for kind in kinds], axes + 1))
     return [(6, 5, 4, 3)[: ranks.get(op.name, 3)]] if op.name in ranks else [(6, 6, 4)]
 
 

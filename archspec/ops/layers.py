@@ -40,7 +40,9 @@ MAX_SEED = 2**32 - 1
 
 PosInt = Annotated[StrictInt, Field(gt=0)]
 NonNegInt = Annotated[StrictInt, Field(ge=0)]
+Size1 = PosInt | tuple[PosInt]
 Size2 = PosInt | tuple[PosInt, PosInt]
+Size3 = PosInt | tuple[PosInt, PosInt, PosInt]
 Float = Annotated[float, Field(allow_inf_nan=False)]
 Padding = Literal["valid", "same"]
 
@@ -294,21 +296,57 @@ class ReLUAttrs(Attrs):
     threshold: Annotated[Float, Field(ge=0)] = _f("Inputs below this are damped.", default=0.0)
 
 
+def _pool_canonical(axes: int) -> Any:
+    def canonical(attrs: Attrs, input_rank: int | None = None) -> dict[str, object]:
+        out = Attrs.canonical(attrs, input_rank)
+        out["pool_size"] = shapes.sizes(attrs.pool_size, axes)
+        # Keras's default stride: the window's own size
+        strides = attrs.strides
+        out["strides"] = out["pool_size"] if strides is None else shapes.sizes(strides, axes)
+        return out
+
+    return canonical
+
+
+class Pool1DAttrs(Attrs):
+    pool_size: Size1 = _f("Length of the pooling window.", default=2)
+    strides: Size1 | None = _f("Step of the window (default: the pool size).", default=None)
+    padding: Padding = _f("`valid` or `same`.", default="valid")
+
+    canonical = _pool_canonical(1)
+
+
+class AvgPool1DAttrs(Pool1DAttrs):
+    # keras.layers.AveragePooling1D has no default window, unlike MaxPooling1D
+    pool_size: Size1 = _f("Length of the pooling window.")
+
+
 class PoolAttrs(Attrs):
     pool_size: Size2 = _f("Height and width of the pooling window.", default=2)
     strides: Size2 | None = _f("Step of the window (default: the pool size).", default=None)
     padding: Padding = _f("`valid` or `same`.", default="valid")
 
-    def canonical(self, input_rank: int | None = None) -> dict[str, object]:
-        out = super().canonical(input_rank)
-        if out["strides"] is None:  # Keras's default: the window's own size
-            out["strides"] = out["pool_size"]
-        return out
+    canonical = _pool_canonical(2)
 
 
 class AvgPoolAttrs(PoolAttrs):
     # keras.layers.AveragePooling2D has no default window, unlike MaxPooling2D
     pool_size: Size2 = _f("Height and width of the pooling window.")
+
+
+class Pool3DAttrs(Attrs):
+    pool_size: Size3 = _f(
+        "Depth, height and width of the pooling window, or one number for all.", default=2
+    )
+    strides: Size3 | None = _f("Step of the window (default: the pool size).", default=None)
+    padding: Padding = _f("`valid` or `same`.", default="valid")
+
+    canonical = _pool_canonical(3)
+
+
+class AvgPool3DAttrs(Pool3DAttrs):
+    # keras.layers.AveragePooling3D has no default window, unlike MaxPooling3D
+    pool_size: Size3 = _f("Depth, height and width of the pooling window, or one number for all.")
 
 
 class GlobalPoolAttrs(Attrs):
@@ -613,6 +651,14 @@ _OPS = [
     ),
     OpDef("relu", "ReLU", ReLUAttrs, shapes.same, "Rectified linear unit (keras.layers.ReLU)."),
     OpDef(
+        "max_pooling1d", "MaxPooling1D", Pool1DAttrs, shapes.pool_rule(1), "1-D max pooling.",
+        aliases=("max_pool1d",), shorthand="pool_size",
+    ),
+    OpDef(
+        "average_pooling1d", "AveragePooling1D", AvgPool1DAttrs, shapes.pool_rule(1),
+        "1-D average pooling.", aliases=("avg_pool1d",), shorthand="pool_size",
+    ),
+    OpDef(
         "max_pooling2d", "MaxPooling2D", PoolAttrs, shapes.pool, "2-D max pooling.",
         aliases=("max_pool", "max_pool2d"), shorthand="pool_size",
     ),
@@ -627,6 +673,31 @@ _OPS = [
     OpDef(
         "global_max_pooling2d", "GlobalMaxPooling2D", GlobalPoolAttrs, shapes.global_pool,
         "Maximum over the spatial axes.", aliases=("global_max_pool",),
+    ),
+    OpDef(
+        "max_pooling3d", "MaxPooling3D", Pool3DAttrs, shapes.pool_rule(3), "3-D max pooling.",
+        aliases=("max_pool3d",), shorthand="pool_size",
+    ),
+    OpDef(
+        "average_pooling3d", "AveragePooling3D", AvgPool3DAttrs, shapes.pool_rule(3),
+        "3-D average pooling.", aliases=("avg_pool3d",), shorthand="pool_size",
+    ),
+    OpDef(
+        "global_average_pooling1d", "GlobalAveragePooling1D", GlobalPoolAttrs,
+        shapes.global_pool_rule(1), "Average over the steps.", aliases=("global_avg_pool1d",),
+    ),
+    OpDef(
+        "global_max_pooling1d", "GlobalMaxPooling1D", GlobalPoolAttrs, shapes.global_pool_rule(1),
+        "Maximum over the steps.", aliases=("global_max_pool1d",),
+    ),
+    OpDef(
+        "global_average_pooling3d", "GlobalAveragePooling3D", GlobalPoolAttrs,
+        shapes.global_pool_rule(3), "Average over the three spatial axes.",
+        aliases=("global_avg_pool3d",),
+    ),
+    OpDef(
+        "global_max_pooling3d", "GlobalMaxPooling3D", GlobalPoolAttrs, shapes.global_pool_rule(3),
+        "Maximum over the three spatial axes.", aliases=("global_max_pool3d",),
     ),
     OpDef(
         "zero_padding2d", "ZeroPadding2D", ZeroPaddingAttrs, shapes.zero_padding,

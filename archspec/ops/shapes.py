@@ -36,19 +36,24 @@ def pair(value: Any) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
+def sizes(value: Any, axes: int) -> tuple[int, ...]:
+    """One size per spatial axis from one number for all or one number per axis."""
+    if isinstance(value, int):
+        return (value,) * axes
+    return tuple(int(v) for v in value)
+
+
 def fmt(shape: Shape) -> str:
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
 
 
 def _need_rank(shape: Shape, rank: int, what: str) -> None:
     if len(shape) != rank:
-        raise ShapeError(
-            f"{what} needs a {rank}-D input (height, width, channels), got {fmt(shape)}"
-        )
+        raise ShapeError(f"{what} needs a {rank}-D input ({_volume(rank)}), got {fmt(shape)}")
 
 
 def _window(
-    size: int | None, kernel: int, stride: int, padding: str, dilation: int = 1
+    size: int | None, kernel: int, stride: int, padding: str, dilation: int = 1, axes: int = 2
 ) -> int | None:
     if size is None:
         return None
@@ -57,26 +62,37 @@ def _window(
     span = dilation * (kernel - 1) + 1
     out = (size - span) // stride + 1
     if out < 1:
+        window = f"{kernel}-step" if axes == 1 else "x".join([str(kernel)] * axes)
         raise ShapeError(
-            f"a {kernel}x{kernel} window{' (dilated)' if dilation > 1 else ''} does not fit in "
+            f"a {window} window{' (dilated)' if dilation > 1 else ''} does not fit in "
             f"a spatial size of {size} with `valid` padding"
         )
     return out
 
 
+def windows(
+    shape: Shape, attrs: Any, kernel_key: str, what: str, axes: int
+) -> tuple[int | None, ...]:
+    """The first ``axes`` sizes after a sliding window (convolution or pooling)."""
+    _need_rank(shape, axes + 1, what)
+    kernel = getattr(attrs, kernel_key)
+    strides = getattr(attrs, "strides", None)
+    return tuple(
+        _window(size, k, s, getattr(attrs, "padding", "valid"), d, axes)
+        for size, k, s, d in zip(
+            shape[:-1],
+            sizes(kernel, axes),
+            sizes(strides if strides is not None else kernel, axes),
+            sizes(getattr(attrs, "dilation_rate", 1), axes),
+            strict=True,
+        )
+    )
+
+
 def spatial(shape: Shape, attrs: Any, kernel_key: str, what: str) -> tuple[int | None, int | None]:
     """Height and width after a sliding window (convolution or pooling)."""
-    _need_rank(shape, 3, what)
-    kernel = getattr(attrs, kernel_key)
-    kh, kw = pair(kernel)
-    strides = getattr(attrs, "strides", None)
-    sh, sw = pair(strides if strides is not None else kernel)
-    dh, dw = pair(getattr(attrs, "dilation_rate", 1))
-    padding = getattr(attrs, "padding", "valid")
-    return (
-        _window(shape[0], kh, sh, padding, dh),
-        _window(shape[1], kw, sw, padding, dw),
-    )
+    h, w = windows(shape, attrs, kernel_key, what, 2)
+    return h, w
 
 
 def conv(attrs: Any, inputs: Sequence[Shape]) -> Shape:
@@ -95,16 +111,29 @@ def depthwise(attrs: Any, inputs: Sequence[Shape]) -> Shape:
     return (h, w, channels)
 
 
-def pool(attrs: Any, inputs: Sequence[Shape]) -> Shape:
-    (shape,) = inputs
-    h, w = spatial(shape, attrs, "pool_size", "pooling")
-    return (h, w, shape[2])
+def pool_rule(axes: int) -> Any:
+    """Max or average pooling over the first ``axes`` axes; the channels stay."""
+
+    def rule(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        return (*windows(shape, attrs, "pool_size", "pooling", axes), shape[-1])
+
+    return rule
 
 
-def global_pool(attrs: Any, inputs: Sequence[Shape]) -> Shape:
-    (shape,) = inputs
-    _need_rank(shape, 3, "global pooling")
-    return (1, 1, shape[2]) if attrs.keepdims else (shape[2],)
+def global_pool_rule(axes: int) -> Any:
+    """Average or maximum over the first ``axes`` axes, kept with size 1 or dropped."""
+
+    def rule(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        _need_rank(shape, axes + 1, "global pooling")
+        return (*(1,) * axes, shape[-1]) if attrs.keepdims else (shape[-1],)
+
+    return rule
+
+
+pool = pool_rule(2)
+global_pool = global_pool_rule(2)
 
 
 def zero_padding(attrs: Any, inputs: Sequence[Shape]) -> Shape:
