@@ -443,8 +443,7 @@ class UpSampling3DAttrs(Attrs):
     )
 
     def canonical(self, input_rank: int | None = None) -> dict[str, object]:
-        size = self.size
-        return {"size": (size,) * 3 if isinstance(size, int) else tuple(size)}
+        return {"size": shapes.sizes(self.size, 3)}
 
 
 Rate = Annotated[Float, Field(ge=0, lt=1)]

@@ -204,8 +204,8 @@ def up_sampling_rule(axes: int) -> Any:
         (shape,) = inputs
         if len(shape) != axes + 1:
             raise ShapeError(f"needs a {axes + 1}-D input ({_volume(axes + 1)}), got {fmt(shape)}")
-        sizes = (attrs.size,) * axes if isinstance(attrs.size, int) else tuple(attrs.size)
-        out = [None if d is None else d * f for d, f in zip(shape[:-1], sizes, strict=True)]
+        factors = sizes(attrs.size, axes)
+        out = [None if d is None else d * f for d, f in zip(shape[:-1], factors, strict=True)]
         return (*out, shape[-1])
 
     return rule
