@@ -79,3 +79,15 @@ def _randomise_batch_norm(model) -> None:
             else:
                 weights.append(rng.normal(0.0, 0.1, shape).astype("float32"))
         layer.set_weights(weights)
+
+
+@pytest.fixture(scope="module")
+def ops_folder():
+    """A folder for the one-layer specs of an op's generated test (see tests/ops_harness.py)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="archspec-ops-"))
+    yield path
+    for child in path.iterdir():
+        child.unlink()
+    path.rmdir()
