@@ -72,6 +72,14 @@ class _Group(click.Group):
             sys.exit(130)
 
 
+def _warn_plugins() -> None:
+    """One warning line per installed op plugin that could not be used."""
+    from archspec.ops import PLUGIN_ERRORS
+
+    for error in PLUGIN_ERRORS:
+        click.echo(f"warning: {printable(error.message)} (its ops are not available)", err=True)
+
+
 def _report(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn SpecError (and any unexpected crash) into one message and exit code 2."""
 
@@ -83,6 +91,7 @@ def _report(func: Callable[..., Any]) -> Callable[..., Any]:
             # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise here
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         try:
+            _warn_plugins()
             return func(*args, **kwargs)
         except SpecError as exc:
             if debug:

@@ -98,7 +98,7 @@ def test_info_json_and_table_without_tensorflow():
     assert data["totals"]["macs"] > 11_000_000_000
     assert set(data["layers"][1]) == {
         "name", "op", "path", "scope", "output_shape", "params", "trainable_params",
-        "non_trainable_params", "macs",
+        "non_trainable_params", "macs", "trainable", "dtype",
     }  # fmt: skip
     table = run("info", "specs/resnet50.yaml", "--depth", "1")
     assert table.returncode == 0, table.stderr

@@ -57,7 +57,7 @@ def render_table(analysis: Analysis, depth: int | None) -> str:
             s: ScopeStats = stats
             name, op = s.scopes[-1], f"{s.layers:,} layers"
         else:
-            name, op = stats.name, stats.op
+            name, op = stats.name, stats.label
         return [
             pad + name,
             op,

@@ -26,6 +26,16 @@ class LayerStats:
     trainable_params: int
     non_trainable_params: int
     macs: int | None
+    #: False for a frozen layer
+    trainable: bool = True
+    #: the layer's dtype policy where it is not Keras's default
+    dtype: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The op, with what sets the layer apart: ``conv2d, frozen, mixed_float16``."""
+        marks = [] if self.trainable else ["frozen"]
+        return ", ".join([self.op, *marks, *([self.dtype] if self.dtype else [])])
 
     @property
     def params(self) -> int:
@@ -105,6 +115,8 @@ class Analysis:
                     "trainable_params": layer.trainable_params,
                     "non_trainable_params": layer.non_trainable_params,
                     "macs": layer.macs,
+                    "trainable": layer.trainable,
+                    "dtype": layer.dtype or "float32",
                 }
                 for layer in self.layers
             ],
@@ -148,7 +160,7 @@ def layer_stats(graph: Graph) -> list[LayerStats]:
         out.append(
             LayerStats(
                 node.name, node.op, node.source.path, node.scopes, node.shape,
-                trainable, non_trainable, macs,
+                trainable, non_trainable, macs, node.trainable, node.dtype,
             )
         )  # fmt: skip
     return out

@@ -6,7 +6,7 @@ names are scope paths (``conv4_block7_1_conv``). Otherwise they are paired by
 structure: both graphs are walked from their outputs in a canonical order and the op
 sequences are matched (in near-linear time, see :mod:`archspec.compare.sequences`), so
 a hand-written model with Keras's automatic names lines up with a spec. Paired layers
-are compared by op, canonical attributes, whether they are trainable, connections and
+are compared by op, canonical attributes, whether they are trainable, dtype policy, connections and
 shape. Unpaired ones are reported as added or removed, whole scopes at a time, and a
 scope whose numbered sub-blocks grow or shrink is reported as a repeat count change
 (ResNet-50 against ResNet-101: conv4 has 6 blocks, then 23).
@@ -180,6 +180,8 @@ def _compare_pair(
             changes.append(Change("attribute", where, ca.get(key), cb.get(key), attribute=key))
     if x.trainable != y.trainable:
         changes.append(Change("trainable", where, x.trainable, y.trainable))
+    if x.dtype != y.dtype:
+        changes.append(Change("dtype", where, x.dtype or "float32", y.dtype or "float32"))
     # an input without a partner maps to None, which no name equals
     mapped = [to_b.get(i) for i in x.inputs]
     rewired = [(m, i) for m, i in zip(mapped, y.inputs, strict=False) if m != i]

@@ -25,14 +25,18 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
 from archspec.errors import SpecError, printable
 from archspec.ir.graph import Graph, Node, Source
 from archspec.ops import REGISTRY
+from archspec.ops.wiring import SINGLE, CallError, MergeWiring, Wiring
+
+#: how a nested model of several inputs is called: with the list of their tensors
+_NESTED_LIST = MergeWiring()
 
 #: config keys that do not describe the layer's computation (``trainable`` is on the node)
 _IGNORED = frozenset({"name", "trainable"})
@@ -40,19 +44,72 @@ _IGNORED = frozenset({"name", "trainable"})
 
 def to_ir(model: Any) -> Graph:
     """The IR graph of a functional or Sequential model (SpecError for what it cannot express)."""
-    import keras
-
     _check_model_class(model)
-    graph = Graph(model.name)
-    for call in _calls(model):
-        layer = call.operation
-        if type(layer) is keras.layers.InputLayer:
-            graph.nodes[layer.name] = _input_node(model, layer, call)
-        else:
-            graph.nodes[layer.name] = _layer_node(model, layer, call)
-    graph.inputs = [_producer(t).operation.name for t in model.inputs]
-    graph.outputs = [_producer(t).operation.name for t in model.outputs]
+    reader = _Reader(model)
+    reader.read(model, ())
+    graph = reader.graph
+    graph.inputs = [reader.name_of(t) for t in model.inputs]
+    graph.outputs = [reader.name_of(t) for t in model.outputs]
     return graph
+
+
+#: how deep models may be nested in one another (ConvNeXt nests one level)
+MAX_NESTING = 16
+
+
+class _Reader:
+    """Reads the calls of a model, and of the models nested in it, into one graph.
+
+    A nested functional or Sequential model (ConvNeXt's stem) is read in place: its
+    layers become nodes scoped by its name, its inputs are the tensors the outer call
+    passed, and its outputs stand for the outer call's outputs.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.top = model
+        self.graph = Graph(model.name)
+        #: id of a tensor -> the node that stands for it, where not its producer
+        self.alias: dict[int, str] = {}
+        self.keep: list[Any] = []  # tensors whose ids are in `alias` stay alive
+
+    def name_of(self, tensor: Any) -> str:
+        return self.alias.get(id(tensor)) or _producer(tensor).operation.name
+
+    def read(self, model: Any, scopes: tuple[str, ...]) -> None:
+        import keras
+
+        for call in _calls(model):
+            layer = call.operation
+            if type(layer) is keras.layers.InputLayer:
+                if not scopes:
+                    self._add(_input_node(model, layer, call))
+            elif isinstance(layer, keras.Model):
+                self._nested(layer, call, scopes)
+            else:
+                self._add(_layer_node(self.top, layer, call, self.name_of, scopes))
+
+    def _nested(self, model: Any, call: Any, scopes: tuple[str, ...]) -> None:
+        if len(scopes) >= MAX_NESTING:
+            raise SpecError(f"model `{_name(model)}` is nested more than {MAX_NESTING} models deep")
+        _check_model_class(model)
+        _check_call(model, call, SINGLE if len(model.inputs) == 1 else _NESTED_LIST)
+        for inner, outer in zip(model.inputs, call.input_tensors, strict=True):
+            self._alias(inner, self.name_of(outer))
+        self.read(model, (*scopes, model.name))
+        for outer, inner in zip(call.outputs, model.outputs, strict=True):
+            self._alias(outer, self.name_of(inner))
+
+    def _alias(self, tensor: Any, name: str) -> None:
+        self.alias[id(tensor)] = name
+        self.keep.append(tensor)
+
+    def _add(self, node: Node) -> None:
+        if node.name in self.graph.nodes:
+            raise SpecError(
+                f"two layers are named `{printable(node.name)}` (one in a nested model), "
+                "which one graph cannot hold"
+            )
+        self.graph.nodes[node.name] = node
 
 
 def _name(layer: Any) -> str:
@@ -147,24 +204,22 @@ def _input_node(model: Any, layer: Any, call: Any) -> Node:
     return Node(layer.name, "input", {"shape": shape, **settings}, [], where, shape=shape)
 
 
-def _layer_node(model: Any, layer: Any, call: Any) -> Node:
+def _layer_node(
+    model: Any, layer: Any, call: Any, name_of: Callable[[Any], str], scopes: tuple[str, ...]
+) -> Node:
     """A layer call: its registry op, attributes checked by a round trip, its inputs."""
-    import keras
-
     name, cls = _name(layer), type(layer).__name__
-    op = REGISTRY.by_keras_class(cls)
-    if op is None or getattr(keras.layers, cls, None) is not type(layer):
+    op = REGISTRY.by_keras_type(type(layer))
+    if op is None:
         raise SpecError(f"layer `{name}` is a {_class_label(layer)}, which archspec has no op for")
-    _check_call(layer, call, op.merge)
+    wired = _check_call(layer, call, op.wires, name_of)
     config = layer.get_config()
     data = {
         key: _from_keras(key, config[key])
         for key in op.attrs.model_fields
         if key in config and key not in op.internal
     }
-    inputs = [_producer(t).operation.name for t in call.input_tensors]
-    if op.merge:
-        data["inputs"] = inputs
+    data.update(wired)
     try:
         attrs = op.attrs.model_validate(data)
     except ValidationError as exc:
@@ -173,7 +228,8 @@ def _layer_node(model: Any, layer: Any, call: Any) -> Node:
         raise SpecError(
             f"layer `{name}` ({cls}): cannot read `{field}`: {printable(err['msg'])}"
         ) from None
-    rebuilt = getattr(keras.layers, cls)(name=layer.name, **op.keras_kwargs(attrs))
+    dtype = _dtype_policy(layer) if op.layer else None
+    rebuilt = op.make(layer.name, attrs, dtype=dtype)
     original, again = _clean(config), _clean(rebuilt.get_config())
     if original != again:
         keys = sorted(k for k in original.keys() | again.keys() if original.get(k) != again.get(k))
@@ -181,11 +237,26 @@ def _layer_node(model: Any, layer: Any, call: Any) -> Node:
             f"layer `{name}` ({cls}) uses settings archspec cannot express: "
             + ", ".join(f"`{printable(str(k))}`" for k in keys)
         )
+    inputs = [name_of(t) for t in call.input_tensors]
     shape = tuple(call.outputs[0].shape[1:])
     where = Source(None, f"{_name(model)}:{name}")
+    trainable = bool(getattr(layer, "trainable", True))  # a keras.ops operation has no weights
     return Node(
-        layer.name, op.name, attrs, inputs, where, (), shape, trainable=bool(layer.trainable)
+        layer.name, op.name, attrs, inputs, where, scopes, shape, trainable=trainable, dtype=dtype
     )
+
+
+def _dtype_policy(layer: Any) -> str | None:
+    """The layer's dtype policy as a spec names it (None: Keras's default, float32)."""
+    from archspec.spec.models import DtypePolicy
+
+    name = getattr(getattr(layer, "dtype_policy", None), "name", "float32")
+    if name not in get_args(DtypePolicy):
+        raise SpecError(
+            f"layer `{_name(layer)}` has the dtype policy `{printable(str(name))}`, which "
+            "archspec cannot express"
+        )
+    return None if name == "float32" else name
 
 
 def _class_label(layer: Any) -> str:
@@ -198,30 +269,27 @@ def _class_label(layer: Any) -> str:
     return printable(f"{cls.__module__}.{cls.__qualname__}")
 
 
-def _check_call(layer: Any, call: Any, merge: bool) -> None:
-    """Refuse a call that passes more than the input tensor (or, for a merge, the list)."""
+def _check_call(
+    layer: Any, call: Any, wiring: Wiring, name_of: Callable[[Any], str] | None = None
+) -> dict[str, Any]:
+    """The attributes a recorded call gives; refuses a call holding more than they say."""
     from keras import KerasTensor
 
-    args, kwargs = call.arguments.args, call.arguments.kwargs
-    first = args[0] if len(args) == 1 else None
-    if merge:
-        plain = isinstance(first, list | tuple) and all(isinstance(t, KerasTensor) for t in first)
-    else:
-        plain = isinstance(first, KerasTensor)
-    if not plain:
-        kinds = ", ".join(type(a).__name__ for a in args)
-        raise SpecError(
-            f"layer `{_name(layer)}` is called with {len(args)} positional arguments "
-            f"({kinds}), which archspec cannot represent: it reads calls on "
-            + ("a list of tensors" if merge else "one tensor")
-        )
-    for key, value in kwargs.items():
-        if not _recorded_by_keras(layer, key, value):
+    kwargs = {}
+    for key, value in call.arguments.kwargs.items():
+        if _recorded_by_keras(layer, key, value):
+            continue
+        if key not in wiring.call_arguments:
             shown = "a tensor" if isinstance(value, KerasTensor) else _short(value)
             raise SpecError(
                 f"layer `{_name(layer)}` is called with `{printable(str(key))}={shown}`, "
                 "which archspec cannot represent"
             )
+        kwargs[key] = value
+    try:
+        return wiring.read(call.arguments.args, kwargs, name_of or (lambda t: ""))
+    except CallError as exc:
+        raise SpecError(f"layer `{_name(layer)}` is {printable(str(exc))}") from None
 
 
 def _recorded_by_keras(layer: Any, key: str, value: Any) -> bool:

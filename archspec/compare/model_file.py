@@ -137,12 +137,12 @@ def check_config(config: dict[str, Any], path: str, node_limit: int) -> None:
             "(--max-nodes)",
             file=where,
         )
-    known = {op.keras_class for op in REGISTRY.ops()} | {"InputLayer"}
+    known = _ops() | {("keras.layers", "InputLayer")}
     for entry in layers:
         if not isinstance(entry, dict):
             raise SpecError("the model config has a layer that is not a mapping", file=where)
         layer_cls, module = entry.get("class_name"), entry.get("module")
-        if layer_cls not in known or module != "keras.layers":
+        if (module, layer_cls) not in known:
             inner = entry.get("config")
             name = inner.get("name") if isinstance(inner, dict) else entry.get("name")
             shown = layer_cls if module == "keras.layers" else f"{module}.{layer_cls}"
@@ -170,6 +170,11 @@ def _objects(config: Any) -> list[dict[str, Any]]:
     return found
 
 
+def _ops() -> set[tuple[str, str]]:
+    """(module, class) of every registry op, as a saved config names them."""
+    return {(op.keras_module, op.keras_class) for op in REGISTRY.ops()}
+
+
 def _check_object(obj: dict[str, Any], where: str) -> None:
     cls, module = obj.get("class_name"), obj.get("module")
     shown = printable(f"{module}.{cls}" if module else str(cls))
@@ -177,14 +182,16 @@ def _check_object(obj: dict[str, Any], where: str) -> None:
         raise SpecError(
             f"the model config holds code (`{shown}`), which archspec never loads", file=where
         )
-    if not isinstance(cls, str) or (module not in _MODULES and (module, cls) != (None, _TENSOR)):
+    if not isinstance(cls, str) or (
+        module not in _MODULES and (module, cls) != (None, _TENSOR) and (module, cls) not in _ops()
+    ):
         raise SpecError(
             f"the model config refers to `{shown}`, which is not one of Keras's layers, "
             "initializers or regularizers, so archspec does not load it",
             file=where,
         )
     registered = obj.get("registered_name")
-    if registered is not None and registered != cls:
+    if registered is not None and registered != cls and (module, cls) not in _ops():
         raise SpecError(
             f"the model config refers to the registered custom object "
             f"`{printable(str(registered))}`, which archspec does not load",
@@ -197,6 +204,10 @@ def build_model(config: dict[str, Any], path: str) -> Any:
     import keras
 
     config = {**config, "compile_config": None}  # an optimizer is not architecture
+    modules = {obj.get("module") for obj in _objects(config)}
+    for op in REGISTRY.ops():  # a plugin's layer class registers itself when imported
+        if op.keras_module in modules and op.keras_module != "keras.layers":
+            op.keras_type()
     try:
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - any config Keras rejects is the file's problem

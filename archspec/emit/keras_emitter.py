@@ -69,16 +69,15 @@ def to_keras(graph: Graph, *, quiet: bool = True) -> keras.Model:
     tensors: dict[str, Any] = {}
     for node in graph.nodes.values():
         if node.op == "input":
-            tensors[node.name] = keras.Input(shape=node.attrs["shape"], name=node.name)
+            settings = {k: v for k, v in node.attrs.items() if k != "shape"}
+            tensors[node.name] = keras.Input(shape=node.attrs["shape"], name=node.name, **settings)
             continue
         op = REGISTRY.get(node.op)
         assert op is not None, node.op
         args = [tensors[i] for i in node.inputs]
         try:
-            layer = getattr(keras.layers, op.keras_class)(
-                name=node.name, **op.keras_kwargs(node.attrs)
-            )
-            tensors[node.name] = layer(args if op.merge else args[0])
+            layer = op.make(node.name, node.attrs, trainable=node.trainable, dtype=node.dtype)
+            tensors[node.name] = op.wires.call(layer, args, node.attrs)
         except Exception as exc:
             raise SpecError(
                 f"Keras cannot build `{node.name}` ({op.keras_class}): {_detail(exc)}",

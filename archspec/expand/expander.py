@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
@@ -24,7 +24,17 @@ from archspec.loader.yaml_source import PosDict, locate
 from archspec.ops import REGISTRY, Attrs, OpDef
 from archspec.ops.shapes import ShapeError, fmt
 from archspec.spec.expr import ExprError, resolve_deep
-from archspec.spec.models import STEP_KEYS, BlockDef, Branch, ParamDecl, Spec, StagesDef, Step
+from archspec.spec.models import (
+    STEP_KEYS,
+    BlockDef,
+    Branch,
+    DtypePolicy,
+    InputDef,
+    ParamDecl,
+    Spec,
+    StagesDef,
+    Step,
+)
 
 #: Largest number of nodes an expanded graph may have.
 DEFAULT_NODE_LIMIT = 100_000
@@ -36,6 +46,8 @@ WORK_PER_NODE = 4
 MAX_BLOCK_DEPTH = 64
 SEPARATOR = "_"
 INPUT_NAME = "input_layer"
+#: the dtype of a plain keras.Input, which an input node does not record
+FLOAT32 = "float32"
 #: longest layer name; Keras would take more, but names become keys in saved files
 MAX_NAME_CHARS = 255
 #: what a layer name may not hold: Keras refuses `/`, and control characters break saving
@@ -139,6 +151,20 @@ def _expr(value: Any, names: Mapping[str, Any], where: Source, loc: Loc | None =
         raise where.error(exc.message, exc.hint, loc) from None
 
 
+def _named_nodes(op: OpDef, raw: Any) -> list[str]:
+    """The node names a step's written attributes give its op's node references."""
+    attributes = op.wires.attributes
+    if isinstance(raw, dict):
+        values = [raw.get(a) for a in attributes]
+    else:
+        values = [raw] if op.shorthand in attributes else []
+    names: list[str] = []
+    for value in values:
+        items = value if isinstance(value, list) else [value]
+        names.extend(i for i in items if isinstance(i, str))
+    return names
+
+
 def _evaluate_args(
     args: Mapping[str, Any] | None,
     names: Mapping[str, Any],
@@ -236,6 +262,8 @@ class Expander:
         self._calls: list[tuple[str, dict[str, Any], list[Any]]] = []
         self._plans: dict[int, list[tuple[str, Loc | None]]] = {}
         self._attrs: dict[Hashable, Attrs] = {}
+        #: the layer settings in force (`trainable`, `dtype`), innermost last
+        self._settings: list[_Settings] = [_Settings(dtype=_policy(spec.dtype_policy))]
 
     # ------------------------------------------------------------------ entry point
 
@@ -246,8 +274,15 @@ class Expander:
         origins = self._top_origins()
         top_frame = _Frame(params, Scope(), refs, origins)
         shapes = {INPUT_NAME: spec.input} if spec.input is not None else dict(spec.inputs or {})
-        for name, shape in shapes.items():
+        for name, given in shapes.items():
             key = ("input",) if spec.input is not None else ("inputs", name)
+            settings: dict[str, str] = {}
+            shape = given
+            if isinstance(given, InputDef):
+                shape = given.shape
+                if given.dtype != FLOAT32:  # what a plain keras.Input holds
+                    settings["dtype"] = given.dtype
+                key = (*key, "shape")
             where = Source(locate(self.raw, key), ".".join(key))
             value = _expr(shape, params, where)
             if (
@@ -265,7 +300,8 @@ class Expander:
             shape = tuple(value)
             _check_name(name, where)
             source = Source(None, where.path)
-            self._add(Node(name, "input", {"shape": shape}, [], source, shape=shape))
+            attrs = {"shape": shape, **settings}
+            self._add(Node(name, "input", attrs, [], source, shape=shape))
             self.graph.inputs.append(name)
             refs[name] = name
             refs.setdefault("input", name)  # `input` is the (first) model input
@@ -375,6 +411,39 @@ class Expander:
         frame = frame.bind(in_shape=list(self.graph.nodes[x].shape))
         if step.if_ is not None and not self._condition(step.if_, frame.names, where):
             return x
+        if step.trainable is None and step.dtype is None:
+            return self._step_body(step, x, frame, where)
+        trainable = (
+            None if step.trainable is None else self._trainable(step.trainable, frame, where)
+        )
+        dtype = None if step.dtype is None else self._dtype(step.dtype, frame, where)
+        op = REGISTRY.get(step.call or "")
+        if op is not None and not op.layer and (dtype is not None or trainable is not None):
+            key = "dtype" if dtype is not None else "trainable"
+            raise where.error(
+                f"`{op.name}` is a tensor operation, not a layer: it has no `{key}` "
+                "(it has no weights and computes in its inputs' type)"
+            )
+        self._settings.append(self._settings[-1].within(trainable, dtype))
+        try:
+            return self._step_body(step, x, frame, where)
+        finally:
+            self._settings.pop()
+
+    def _trainable(self, expr: Any, frame: _Frame, where: Source) -> bool:
+        value = _expr(expr, frame.names, where)
+        if not isinstance(value, bool):
+            raise where.error(f"`trainable` needs true or false, got {value!r}")
+        return value
+
+    def _dtype(self, expr: Any, frame: _Frame, where: Source) -> str:
+        value = _expr(expr, frame.names, where)
+        if value not in get_args(DtypePolicy):
+            choices = ", ".join(f"`{c}`" for c in get_args(DtypePolicy))
+            raise where.error(f"`dtype` is a Keras dtype policy ({choices}), got {value!r}")
+        return value
+
+    def _step_body(self, step: Step, x: str, frame: _Frame, where: Source) -> str:
         if step.kind == "stages":
             assert step.stages is not None
             return self._stages(step.stages, x, frame, where)
@@ -471,8 +540,37 @@ class Expander:
                 if frame.origins and step.args
                 else {}
             )
+        nodes = self._block_inputs(callee, block, given, frame, where)
         local = self._name(step.name, frame.names, where)
-        return self._invoke(callee, given, x, frame.scope, local, where, origins)
+        return self._invoke(callee, given, x, frame.scope, local, where, origins, nodes)
+
+    def _block_inputs(
+        self,
+        callee: str,
+        block: BlockDef,
+        given: dict[str, tuple[Any, Loc | None]],
+        frame: _Frame,
+        where: Source,
+    ) -> dict[str, str]:
+        """The nodes a call names for the block's further inputs (taken out of ``given``)."""
+        nodes: dict[str, str] = {}
+        for name in block.inputs:
+            if name not in given:
+                raise where.error(
+                    f"block `{callee}` takes the input `{name}`: name a node for it, e.g. "
+                    f"`{callee}: {{{name}: other_branch}}`"
+                )
+            ref, loc = given.pop(name)
+            if not isinstance(ref, str) or ref not in frame.refs:
+                known = ", ".join(f"`{r}`" for r in frame.refs)
+                raise where.error(
+                    f"input `{name}` of block `{callee}` is {ref!r}, which is not a node here "
+                    f"(known: {known})",
+                    did_you_mean(str(ref), frame.refs),
+                    loc,
+                )
+            nodes[name] = frame.refs[ref]
+        return nodes
 
     def _name(self, template: str | None, names: Mapping[str, Any], where: Source) -> str | None:
         if template is None or "$" not in template:
@@ -495,21 +593,23 @@ class Expander:
                 f"`{op.name}` takes a mapping of attributes, e.g. `{op.name}: {{...}}`"
             )
         model = self._validated(op, given, where)
-        inputs = [x]
-        if op.merge:
-            inputs = []
-            for ref in model.inputs:  # type: ignore[attr-defined]
-                if ref not in frame.refs:
-                    known = ", ".join(f"`{r}`" for r in frame.refs)
-                    raise where.error(
-                        f"`{op.name}` refers to `{ref}`, which is not a node here (known: {known})",
-                        did_you_mean(ref, frame.refs),
-                        given["inputs"][1],
-                    )
-                inputs.append(frame.refs[ref])
+        inputs = []
+        for attr, ref in op.wires.refs(model):
+            if ref is None:
+                inputs.append(x)
+                continue
+            if ref not in frame.refs:
+                known = ", ".join(f"`{r}`" for r in frame.refs)
+                raise where.error(
+                    f"`{op.name}` refers to `{ref}`, which is not a node here (known: {known})",
+                    did_you_mean(ref, frame.refs),
+                    given[attr][1] if attr in given else None,
+                )
+            inputs.append(frame.refs[ref])
         scope = frame.scope
         local = self._name(step.name, frame.names, where)
-        name = scope.full(scope.local(local if local is not None else op.name, local is not None))
+        default = op.node_name
+        name = scope.full(scope.local(local if local is not None else default, local is not None))
         shape = self._shape(op, model, inputs, where)
         return self._add(Node(name, op.name, model, inputs, where, scope.prefix, shape))
 
@@ -544,7 +644,7 @@ class Expander:
             return op.shape(attrs, [n.shape for n in nodes])
         except ShapeError as exc:
             message = f"`{op.name}`: {exc}"
-            if op.merge:
+            if len(nodes) > 1:
                 origins = "; ".join(
                     f"`{n.name}` {fmt(n.shape)}" + (f" from {n.source.loc}" if n.source.loc else "")
                     for n in nodes
@@ -579,6 +679,8 @@ class Expander:
                     loc,
                 )
         message = err["msg"].removeprefix("Value error, ")
+        if attr is None:  # a rule between attributes: the step is at fault
+            return where.error(f"`{op.name}`: {message}")
         return where.error(
             f"`{op.name}` attribute `{attr}`: {message}, got {err.get('input')!r}", loc=loc
         )
@@ -594,9 +696,17 @@ class Expander:
         local: str | None,
         where: Source,
         origins: Mapping[str, frozenset[str]],
+        nodes: Mapping[str, str] | None = None,
     ) -> str:
         block: BlockDef = self.spec.blocks[block_name]
         self._tick()
+        if block.inputs and nodes is None:
+            raise where.error(
+                f"block `{block_name}` takes the inputs "
+                + ", ".join(f"`{n}`" for n in block.inputs)
+                + ", which `stages` cannot give; call it once per cell with named nodes"
+            )
+        nodes = nodes or {}
         if len(self._calls) >= MAX_BLOCK_DEPTH:
             raise where.error(self._depth_message(block_name))
         in_shape = list(self.graph.nodes[x].shape)
@@ -618,14 +728,17 @@ class Expander:
             for name, decl in block.params.items():
                 default = None if name in given else decl.default
                 inner_origins[name] = origins.get(name) or _sources(default, inner_origins)
-        self._check_recursion(block_name, values, in_shape, where)
+        shapes = {f"<{n}>": list(self.graph.nodes[node].shape) for n, node in nodes.items()}
+        self._check_recursion(block_name, {**values, **shapes}, in_shape, where)
         inner = scope.child(
             scope.local(local if local is not None else block_name, local is not None)
         )
         # a block body sees its parameters and the shape of its input
-        frame = _Frame({**values, "in_shape": in_shape}, inner, {"input": x}, inner_origins)
+        frame = _Frame(
+            {**values, "in_shape": in_shape}, inner, {"input": x, **nodes}, inner_origins
+        )
         path = f"{where.path}.{block_name}"
-        self._calls.append((block_name, values, in_shape))
+        self._calls.append((block_name, {**values, **shapes}, in_shape))
         try:
             if block.layers is not None:
                 return self._sequence(block.layers, x, frame, f"{path}.layers")
@@ -705,11 +818,13 @@ class Expander:
             wanted = [branch.from_]
             for step in (*branch.layers, *branch.else_):
                 op = REGISTRY.get(step.call or "")
-                if op is not None and op.merge:
-                    raw = step.args
-                    inputs = raw.get("inputs") if isinstance(raw, dict) else raw
-                    if isinstance(inputs, list):
-                        wanted.extend(str(i) for i in inputs)
+                block = self.spec.blocks.get(step.call or "")
+                if op is not None:
+                    wanted.extend(_named_nodes(op, step.args))
+                elif block is not None and block.inputs and isinstance(step.args, dict):
+                    wanted.extend(
+                        str(step.args[n]) for n in block.inputs if isinstance(step.args.get(n), str)
+                    )
             deps[name] = [d for d in wanted if d in branches]
         order: list[str] = []
         done: set[str] = set()
@@ -741,46 +856,86 @@ class Expander:
     # ------------------------------------------------------------------ stages
 
     def _stages(self, sd: StagesDef, x: str, frame: _Frame, where: Source) -> str:
-        names, scope = frame.names, frame.scope
+        names = frame.names
         block_name = _expr(sd.block, names, where)
         if block_name not in self.spec.blocks:
             raise where.error(
                 f"`stages` names the block `{block_name}`, which is not defined",
                 did_you_mean(str(block_name), self.spec.blocks),
             )
-        block = self.spec.blocks[block_name]
         repeats_value = _expr(sd.repeats, names, where)
         if not isinstance(repeats_value, list) or not repeats_value:
             raise where.error(
                 f"`repeats` needs a list of counts, one per stage, got {repeats_value!r}"
             )
         counts = [self._count(r, frame, where, "repeats", sd.repeats) for r in repeats_value]
-        stage_template = "stage${stage}" if sd.name is None else sd.name
-        block_template = "block${index}" if sd.block_name is None else sd.block_name
         origins: dict[str, frozenset[str]] = {}
         for raw in (sd.args, sd.first):
             for key, value in raw.items():
                 origins[key] = origins.get(key, frozenset()) | frame.sources(value)
+        frozen = self._stage_trainable(sd, frame, where, len(counts))
+        dtype = None if sd.dtype is None else self._dtype(sd.dtype, frame, where)
         before = self._mark()
         for s, count in enumerate(counts, start=1):
-            stage_names = {**names, "stage": s}
-            stage_scope = scope.child(
-                scope.local(self._name(stage_template, stage_names, where) or "", True)
-            )
-            for index in range(1, count + 1):
-                here = {**stage_names, "index": index}
-                rwhere = Source(where.loc, f"{where.path}.stages[{s - 1}].blocks[{index - 1}]")
-                given = self._stage_args(sd.args, block, here, len(counts), s, rwhere)
-                if index == 1:
-                    given.update(self._stage_args(sd.first, block, here, len(counts), s, rwhere))
-                local = self._name(block_template, here, rwhere) or ""
-                first = s == 1 and index == 1
-                if first:
-                    self._copies.append(sum(counts))
-                x = self._invoke(block_name, given, x, stage_scope, local, rwhere, origins)
-                if first:
-                    self._copies.pop()
-                    self._project(before, sum(counts))
+            self._settings.append(self._settings[-1].within(frozen[s - 1], dtype))
+            try:
+                x = self._stage(sd, block_name, s, count, counts, x, frame, where, origins, before)
+            finally:
+                self._settings.pop()
+        return x
+
+    def _stage_trainable(
+        self, sd: StagesDef, frame: _Frame, where: Source, n: int
+    ) -> list[bool | None]:
+        """Whether each stage is trainable: one value for all, or one per stage."""
+        if sd.trainable is None:
+            return [None] * n
+        value = _expr(sd.trainable, frame.names, where)
+        if isinstance(value, bool):
+            return [value] * n
+        if isinstance(value, list) and len(value) == n and all(isinstance(v, bool) for v in value):
+            return value
+        raise where.error(
+            f"`trainable` needs true or false, or a list of {n} of them (one per stage), "
+            f"got {value!r}"
+        )
+
+    def _stage(
+        self,
+        sd: StagesDef,
+        block_name: str,
+        s: int,
+        count: int,
+        counts: list[int],
+        x: str,
+        frame: _Frame,
+        where: Source,
+        origins: dict[str, frozenset[str]],
+        before: tuple[int, int],
+    ) -> str:
+        """One stage: ``count`` calls of the block in the stage's scope."""
+        names, scope = frame.names, frame.scope
+        block = self.spec.blocks[block_name]
+        stage_template = "stage${stage}" if sd.name is None else sd.name
+        block_template = "block${index}" if sd.block_name is None else sd.block_name
+        stage_names = {**names, "stage": s}
+        stage_scope = scope.child(
+            scope.local(self._name(stage_template, stage_names, where) or "", True)
+        )
+        for index in range(1, count + 1):
+            here = {**stage_names, "index": index}
+            rwhere = Source(where.loc, f"{where.path}.stages[{s - 1}].blocks[{index - 1}]")
+            given = self._stage_args(sd.args, block, here, len(counts), s, rwhere)
+            if index == 1:
+                given.update(self._stage_args(sd.first, block, here, len(counts), s, rwhere))
+            local = self._name(block_template, here, rwhere) or ""
+            first = s == 1 and index == 1
+            if first:
+                self._copies.append(sum(counts))
+            x = self._invoke(block_name, given, x, stage_scope, local, rwhere, origins)
+            if first:
+                self._copies.pop()
+                self._project(before, sum(counts))
         return x
 
     def _stage_args(
@@ -824,8 +979,32 @@ class Expander:
             )
         if len(self.graph.nodes) >= self.node_limit:
             raise NodeLimitError(f"the model expands to more than {self.node_limit:,} layers")
+        settings = self._settings[-1]
+        if node.op != "input" and REGISTRY.get(node.op).layer:  # type: ignore[union-attr]
+            node.trainable = settings.trainable
+            node.dtype = _policy(settings.dtype)
         self.graph.nodes[node.name] = node
         return node.name
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """Layer settings that a step passes to everything it calls."""
+
+    #: False inside any frozen step: Keras's frozen container freezes all it holds
+    trainable: bool = True
+    #: the innermost dtype policy given (None: Keras's default)
+    dtype: str | None = None
+
+    def within(self, trainable: bool | None, dtype: str | None) -> _Settings:
+        return _Settings(
+            self.trainable and trainable is not False, self.dtype if dtype is None else dtype
+        )
+
+
+def _policy(dtype: str | None) -> str | None:
+    """None for Keras's default policy, which a layer's config does not tell apart."""
+    return None if dtype == FLOAT32 else dtype
 
 
 def _check_name(name: str, where: Source) -> None:

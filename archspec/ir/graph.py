@@ -50,6 +50,8 @@ class Node:
     shape: Shape = ()
     #: False for a frozen layer: its weights are not trained (Keras's ``trainable``)
     trainable: bool = True
+    #: the layer's Keras dtype policy (``mixed_float16``); None for Keras's default
+    dtype: str | None = None
 
 
 @dataclass(slots=True)

@@ -115,6 +115,10 @@ def _walk(raw: Any, path: tuple[Any, ...]) -> Any:
     return node
 
 
+#: keys whose mapping holds named entries (each entry's fields are one model's)
+_NAMED = ("blocks", "params", "graph", "inputs")
+
+
 def _allowed_fields(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
     """Field names allowed in the mapping at ``path`` (best effort, for hints only)."""
     from archspec.spec import models as m
@@ -124,6 +128,8 @@ def _allowed_fields(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
         "blocks": m.BlockDef,
         "params": m.ParamDecl,
         "graph": m.Branch,
+        "input": m.InputDef,
+        "inputs": m.InputDef,
     }
     current: type[BaseModel] | None = model
     for i, key in enumerate(path):
@@ -131,11 +137,11 @@ def _allowed_fields(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
             continue
         if key in by_key:
             current = by_key[key]
-            if key in ("blocks", "params", "graph") and i + 1 < len(path):
+            if key in _NAMED and i + 1 < len(path):
                 continue
         else:
             current = current if i == len(path) - 1 else None
-    if current is None or (path and path[-1] in ("blocks", "params", "graph")):
+    if current is None or (path and path[-1] in _NAMED):
         return []
     names = []
     for name, field in current.model_fields.items():

@@ -17,8 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from archspec.errors import SpecError
 from archspec.ops import costs
 from archspec.ops.shapes import Shape, ShapeError, fmt
+from archspec.ops.wiring import MERGE, SINGLE, Wiring
 
 #: attributes holding a (height, width) pair that may be written as one number
 PAIR_ATTRS = frozenset({"kernel_size", "strides", "pool_size", "dilation_rate"})
@@ -102,10 +104,62 @@ class OpDef:
     merge: bool = False
     #: attributes that archspec consumes and does not pass to the Keras constructor
     internal: frozenset[str] = field(default_factory=frozenset)
+    #: how the op takes its input nodes (default: the step before; merges: ``inputs``)
+    wiring: Wiring | None = None
+    #: the module of ``keras_class``: Keras's layers, or where a keras.ops operation or
+    #: a layer keras.applications defines for itself lives
+    keras_module: str = "keras.layers"
+    #: builds the Keras object from its class, name and attributes (and ``dtype=`` when
+    #: a policy is set), for ops whose constructor takes more than keyword arguments (a
+    #: wrapper takes a layer)
+    build: Callable[..., Any] | None = None
+    #: False for a keras.ops operation: no weights, so no `trainable` and no `dtype`
+    layer: bool = True
     #: the weight tensors Keras creates, from attributes, input and output shapes
     weights: Callable[..., list[costs.Weight]] = costs.no_weights
     #: multiply-accumulates from attributes, input and output shapes (None: unknown)
     macs: Callable[..., int | None] = costs.zero_macs
+
+    def __post_init__(self) -> None:
+        if self.wiring is None:
+            object.__setattr__(self, "wiring", MERGE if self.merge else SINGLE)
+        taken = frozenset(self.wires.attributes)
+        object.__setattr__(self, "internal", self.internal | taken)
+
+    @property
+    def wires(self) -> Wiring:
+        """How the op takes its input nodes (never None after construction)."""
+        assert self.wiring is not None
+        return self.wiring
+
+    @property
+    def node_name(self) -> str:
+        """The name a node of this op gets when the spec names none (`ops.add`: `add`)."""
+        return self.name.rpartition(".")[2]
+
+    def keras_type(self) -> Any:
+        """The Keras class (imports Keras)."""
+        import importlib
+
+        return getattr(importlib.import_module(self.keras_module), self.keras_class)
+
+    def make(
+        self, name: str, attrs: Attrs, *, trainable: bool = True, dtype: str | None = None
+    ) -> Any:
+        """The Keras layer or operation of a node (imports Keras).
+
+        ``dtype`` is the layer's dtype policy (None: Keras's default); ``trainable=False``
+        freezes it, as a person does after building it.
+        """
+        cls = self.keras_type()
+        settings = {} if dtype is None else {"dtype": dtype}
+        if self.build is not None:
+            made = self.build(cls, name, attrs, **settings)
+        else:
+            made = cls(name=name, **settings, **self.keras_kwargs(attrs))
+        if not trainable:
+            made.trainable = False
+        return made
 
     def shape(self, attrs: Attrs, inputs: Sequence[Shape]) -> Shape:
         """The output shape, once the layer is known to be buildable on these inputs.
@@ -184,11 +238,68 @@ class Registry:
     def ops(self) -> list[OpDef]:
         return list(self._ops.values())
 
-    def by_keras_class(self, class_name: str) -> OpDef | None:
+    def by_keras_type(self, cls: type) -> OpDef | None:
+        """The op whose Keras class is exactly ``cls`` (a subclass is another layer)."""
         for op in self._ops.values():
-            if op.keras_class == class_name:
+            if op.keras_class == cls.__name__ and op.keras_type() is cls:
                 return op
         return None
 
 
 REGISTRY = Registry()
+
+
+#: the entry-point group through which installed packages add ops
+PLUGIN_GROUP = "archspec.ops"
+
+
+class PluginError(SpecError):
+    """An installed op plugin that cannot be used (it fails to load, or clashes)."""
+
+
+def load_plugins(
+    registry: Registry, entry_points: Sequence[Any] | None = None
+) -> tuple[list[str], list[PluginError]]:
+    """Add the ops of every installed plugin: the plugins loaded, and those refused.
+
+    A plugin is an installed package that declares, in the ``archspec.ops`` entry-point
+    group, a function returning its :class:`OpDef` entries. Each op is defined exactly
+    like a built-in one, so validation, analysis, the schema and diff work for it too.
+    Only installed packages are read: nothing in a spec can load code. A plugin that
+    fails, returns something other than ops, or reuses a name is refused as a whole
+    (none of its ops is added), and its :class:`PluginError` is returned for the caller
+    to report: one broken package must not make archspec unusable.
+    """
+    if entry_points is None:
+        from importlib.metadata import entry_points as installed
+
+        entry_points = list(installed(group=PLUGIN_GROUP))
+    loaded: list[str] = []
+    refused: list[PluginError] = []
+    for entry in sorted(entry_points, key=lambda e: e.name):
+        try:
+            ops = _plugin_ops(entry, registry)
+        except PluginError as exc:
+            refused.append(exc)
+            continue
+        for op in ops:
+            registry.add(op)
+        loaded.append(entry.name)
+    return loaded, refused
+
+
+def _plugin_ops(entry: Any, registry: Registry) -> list[OpDef]:
+    where = f"op plugin `{entry.name}` ({entry.value})"
+    try:
+        ops = list(entry.load()())
+    except Exception as exc:  # noqa: BLE001 - any failure of foreign code is reported
+        raise PluginError(f"{where} failed to load: {type(exc).__name__}: {exc}") from None
+    names: set[str] = set()
+    for op in ops:
+        if not isinstance(op, OpDef):
+            raise PluginError(f"{where} gave a {type(op).__name__}, not an archspec OpDef")
+        for name in (op.name, *op.aliases):
+            if name in registry or name in names:
+                raise PluginError(f"{where} defines `{name}`, which is already an op")
+            names.add(name)
+    return ops

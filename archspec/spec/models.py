@@ -20,9 +20,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    StrictBool,
     StrictInt,
+    Tag,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -32,10 +35,12 @@ from pydantic import (
 from archspec.spec.params import ParamType
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: what a step may call: a block or op name; ops may have a namespace (`ops.add`)
+CALLEE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 #: longest model name: `NAME.keras` must stay a valid file name (255 bytes)
 MAX_NAME_CHARS = 200
 #: keys a call may carry besides its arguments
-STEP_KEYS = ("name", "if", "repeat")
+STEP_KEYS = ("name", "if", "repeat", "trainable", "dtype")
 #: names bound by archspec itself inside repeats and stages
 BUILTIN_NAMES = ("index", "stage", "in_shape")
 RESERVED_PARAM_NAMES = (*STEP_KEYS, *BUILTIN_NAMES, "input")
@@ -151,6 +156,12 @@ def _mapping(value: Any) -> Any:
 ArgMap = Annotated[Any, AfterValidator(_mapping), WithJsonSchema({"type": "object"})]
 
 
+#: Keras's dtype policies: the type of a layer's weights and of its computation
+DtypePolicy = Literal[
+    "float16", "bfloat16", "float32", "float64", "mixed_float16", "mixed_bfloat16"
+]
+
+
 class StagesDef(_Model):
     """A block repeated in stages, each stage with its own repeat count and arguments."""
 
@@ -174,6 +185,13 @@ class StagesDef(_Model):
         default=None,
         description="Scope name of each repeat within a stage (default `block${index}`).",
     )
+    trainable: StrictBool | list[StrictBool] | Expr | None = Field(
+        default=None,
+        description="`false` freezes every stage, or one value per stage (`[false, true]`).",
+    )
+    dtype: DtypePolicy | Expr | None = Field(
+        default=None, description="Keras dtype policy of every layer of the stages."
+    )
 
 
 class Step(_Model):
@@ -185,6 +203,15 @@ class Step(_Model):
     name: str | None = None
     if_: Any = Field(default=None, alias="if")
     repeat: StrictInt | Expr | None = None
+    trainable: StrictBool | Expr | None = Field(
+        default=None,
+        description="`false` freezes the layer, or every layer of the block or stages called.",
+    )
+    dtype: DtypePolicy | Expr | None = Field(
+        default=None,
+        description="Keras dtype policy of the layer, or of every layer of the block called "
+        "(`float32` keeps a classifier head exact under `mixed_float16`).",
+    )
     stages: StagesDef | None = None
     # where the step came from. A plain field rather than a private attribute, which
     # pydantic reads through a slow __getattr__; a step's raw YAML is normalised into a
@@ -203,7 +230,7 @@ def _normalise_step(raw: Any) -> Any:
     if isinstance(raw, Step):
         return raw
     if isinstance(raw, str):
-        if not IDENT.match(raw):
+        if not CALLEE.match(raw):
             raise ValueError(f"`{raw}` is not an op or block name")
         return {"kind": "call", "call": raw, "args": None}
     if not isinstance(raw, dict) or not raw:
@@ -221,7 +248,7 @@ def _normalise_step(raw: Any) -> Any:
             + " (start each with its own `- `)"
         )
     callee = calls[0]
-    if not isinstance(callee, str) or not IDENT.match(callee):
+    if not isinstance(callee, str) or not CALLEE.match(callee):
         raise ValueError(f"`{callee}` is not an op or block name")
     extra = {k: raw[k] for k in STEP_KEYS if k in raw}
     if callee == "stages":
@@ -229,8 +256,12 @@ def _normalise_step(raw: Any) -> Any:
             raise ValueError(
                 "`stages` takes a mapping: `{block: ..., repeats: [...], args: {...}}`"
             )
-        if "repeat" in extra or "name" in extra:
-            raise ValueError("`stages` takes `name` and repeat counts inside its mapping")
+        inside = [k for k in ("repeat", "name", "trainable", "dtype") if k in extra]
+        if inside:
+            raise ValueError(
+                f"`stages` takes `{inside[0]}` inside its mapping, e.g. "
+                "`stages: {block: ..., repeats: [...], trainable: false}`"
+            )
         out = {"kind": "stages", "stages": raw[callee]}
         if "if" in extra:
             out["if"] = extra["if"]
@@ -326,11 +357,36 @@ class BlockDef(_Model):
 
     doc: str | None = Field(default=None, description="What the block is.")
     params: Params
+    inputs: list[str] = Field(
+        default_factory=list,
+        description="Names of further input nodes, besides `input` (the step before): a "
+        "call names a node for each, e.g. `cell: {filters: 32, prev: stem}`.",
+    )
     layers: Sequence | None = None
     graph: Graph | None = None
 
     _check_params = field_validator("params")(_check_param_names)
     _check_graph = field_validator("graph")(_check_graph)
+
+    @field_validator("inputs")
+    @classmethod
+    def _input_names(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        params = info.data.get("params") or {}
+        for name in names:
+            if not IDENT.match(name) or name in RESERVED_PARAM_NAMES:
+                raise ValueError(f"`{name}` cannot name a block input (use an identifier)")
+            if name in params:
+                raise ValueError(f"`{name}` is both a parameter and an input of the block")
+        if len(set(names)) < len(names):
+            raise ValueError("an input is named twice")
+        return names
+
+    @model_validator(mode="after")
+    def _branches_are_not_block_inputs(self) -> BlockDef:
+        for name in self.graph or {}:
+            if name in self.inputs:
+                raise ValueError(f"branch `{name}` has the name of a block input; rename one")
+        return self
 
     @model_validator(mode="wrap")
     @classmethod
@@ -351,6 +407,32 @@ class BlockDef(_Model):
 Shape = Annotated[
     list[StrictInt | None | Expr] | Expr,
     Field(description="Input shape without the batch axis, e.g. [224, 224, 3]."),
+]
+#: the element types an input may hold, as Keras names them
+InputDtype = Literal[
+    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
+    "uint16", "uint32", "uint64", "bool",
+]  # fmt: skip
+
+
+class InputDef(_Model):
+    """An input with settings besides its shape: token ids are `{shape: [128], dtype: int32}`."""
+
+    shape: Shape
+    dtype: InputDtype = Field(
+        default="float32", description="Element type (integers for token ids, e.g. `int32`)."
+    )
+
+
+#: an input: its shape, or a mapping of its shape and dtype
+InputSpec = Annotated[
+    Annotated[Shape, Tag("(shape)")] | Annotated[InputDef, Tag("(settings)")],
+    # a mapping is settings, anything else a shape: errors then come from that form only
+    Discriminator(lambda v: "(settings)" if isinstance(v, dict | InputDef) else "(shape)"),
+    Field(
+        description="Input shape without the batch axis (e.g. [224, 224, 3]), or "
+        "`{shape: [...], dtype: ...}`."
+    ),
 ]
 
 
@@ -383,8 +465,12 @@ class Spec(_Model):
         default_factory=list, description="Block library files whose blocks this spec uses."
     )
     params: Params
-    input: Shape | None = Field(default=None, description="The single input's shape.")
-    inputs: dict[str, Shape] | None = Field(
+    dtype_policy: DtypePolicy | None = Field(
+        default=None,
+        description="Keras dtype policy of every layer that sets none (e.g. `mixed_float16`).",
+    )
+    input: InputSpec | None = Field(default=None, description="The single input's shape.")
+    inputs: dict[str, InputSpec] | None = Field(
         default=None, description="Named inputs and their shapes, for several inputs."
     )
     blocks: dict[str, BlockDef] = Field(default_factory=dict, description="Named blocks.")
