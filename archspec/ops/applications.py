@@ -65,7 +65,8 @@ def layer_scale_shape(attrs: LayerScaleAttrs, inputs: Sequence[Shape]) -> Shape:
 
 
 def layer_scale_weights(attrs: LayerScaleAttrs, inputs: Sequence[Shape], output: Shape) -> list:
-    return [costs.Weight("gamma", (attrs.projection_dim,))]
+    # keras.applications adds the weight without a name, so Keras calls it `variable`
+    return [costs.Weight("variable", (attrs.projection_dim,))]
 
 
 def _same(attrs: Any, inputs: Sequence[Shape]) -> Shape:
