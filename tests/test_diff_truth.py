@@ -132,13 +132,19 @@ def test_masks_are_refused():
     never_identical(masked, plain)
 
 
-def test_tensor_operations_are_refused_not_skipped():
+def test_tensor_operations_are_read_not_skipped():
     inputs = keras.Input((4,))
     dense = layers.Dense(4, name="d")(inputs)
     shifted = keras.Model(inputs, layers.ReLU(name="r")(dense + 3.0))
     plain = keras.Model(inputs, layers.ReLU(name="r")(layers.Dense(4, name="d")(inputs)))
-    assert "keras.src.ops.numpy.Add" in refused(shifted)
-    never_identical(shifted, plain)
+    found = never_identical(shifted, plain)
+    assert [(c.kind, c.a) for c in found] == [("removed", "ops.add")]
+    scaled = keras.Model(inputs, layers.ReLU(name="r")(layers.Dense(4, name="d")(inputs) + 2.0))
+    found = never_identical(shifted, scaled)
+    assert ("attribute", "y", 3.0, 2.0) in [(c.kind, c.attribute, c.a, c.b) for c in found]
+    # an operation archspec has no op for is refused, never dropped
+    sine = keras.Model(inputs, layers.ReLU(name="r")(keras.ops.sin(dense)))
+    assert "keras.src.ops.numpy.Sin" in refused(sine)
 
 
 def test_input_settings_are_compared():

@@ -27,7 +27,7 @@ import archspec
 from archspec.analysis.stats import analyse
 from archspec.errors import SpecError
 from archspec.ops import REGISTRY
-from archspec.ops.layers import NOT_FOR_BIASES, Initializer
+from archspec.ops.layers import NOT_FOR_BIASES, InitializerName
 from tests.helpers import spec_error, write
 from tests.ops_harness import (
     NAMES_1D,
@@ -49,7 +49,7 @@ def _mostly(common: st.SearchStrategy[Any], rare: st.SearchStrategy[Any]) -> st.
     return st.integers(0, 5).flatmap(lambda i: rare if i == 2 else common)
 
 
-INITIALIZERS = st.sampled_from(typing.get_args(Initializer))
+INITIALIZERS = st.sampled_from(typing.get_args(InitializerName))
 SMALL = st.integers(1, 3)
 FLAGS = st.booleans()
 #: settings archspec refuses: drawn rarely, so most examples build

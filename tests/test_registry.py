@@ -37,6 +37,15 @@ MINIMAL = {
     "gaussian_noise": {"stddev": 0.1},
     "gaussian_dropout": {"rate": 0.1},
     "alpha_dropout": {"rate": 0.1},
+    "conv1d": {"filters": 2, "kernel_size": 3},
+    "conv3d": {"filters": 2, "kernel_size": 3},
+    "conv1d_transpose": {"filters": 2, "kernel_size": 3},
+    "conv2d_transpose": {"filters": 2, "kernel_size": 3},
+    "conv3d_transpose": {"filters": 2, "kernel_size": 3},
+    "separable_conv1d": {"filters": 2, "kernel_size": 3},
+    "depthwise_conv1d": {"kernel_size": 3},
+    "time_distributed": {"layer": {"dense": 2}},
+    "bidirectional": {"layer": {"lstm": 2}},
     "rescaling": {"scale": 0.5},
     "resizing": {"height": 2, "width": 3},
     "center_crop": {"height": 2, "width": 3},
@@ -68,6 +77,11 @@ MINIMAL = {
 @pytest.mark.parametrize("op", REGISTRY.ops(), ids=lambda op: op.name)
 def test_op_builds_the_keras_layer_with_keras_defaults(op):
     attrs = op.attrs.model_validate(MINIMAL.get(op.name, {}))
+    if op.build is not None:  # a wrapper: built around the layer it wraps
+        layer, default = op.make("x", attrs), op.make("x", attrs)
+        assert type(layer) is op.keras_type()
+        assert layer.get_config() == default.get_config()
+        return
     kwargs = op.keras_kwargs(attrs)
     layer = op.keras_type()(**kwargs)
     default = op.keras_type()(**kwargs)
@@ -154,7 +168,9 @@ def _sample_inputs(op, attrs):
         return [(4, 4, 2)] * len(op.wires.refs(attrs))
     ranks = {
         "repeat_vector": 1, "spatial_dropout1d": 2, "spatial_dropout3d": 4, "simple_rnn": 2,
-        "lstm": 2, "gru": 2, "conv_lstm2d": 4,
+        "lstm": 2, "gru": 2, "conv_lstm2d": 4, "bidirectional": 2, "conv1d": 2,
+        "conv1d_transpose": 2, "separable_conv1d": 2, "depthwise_conv1d": 2, "conv3d": 4,
+        "conv3d_transpose": 4,
     }  # fmt: skip
     kinds = (
         "cropping", "zero_padding", "up_sampling", "max_pooling", "average_pooling",
@@ -170,7 +186,7 @@ def test_shape_and_weight_rules_match_the_built_layer(op):
     """Output shape, weight names and shapes: the registry's rules against Keras's layer."""
     attrs = op.attrs.model_validate(MINIMAL.get(op.name, {}))
     shapes = _sample_inputs(op, attrs)
-    layer = op.keras_type()(**op.keras_kwargs(attrs))
+    layer = op.make("x", attrs)
     tensors = [keras.Input(shape) for shape in shapes]
     out = op.wires.call(layer, tensors, attrs)
     expected = op.shape(attrs, shapes)

@@ -23,7 +23,6 @@ layers in a chain imports within Python's recursion limit.
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable, Iterator
 from typing import Any, get_args
@@ -32,7 +31,7 @@ from pydantic import ValidationError
 
 from archspec.errors import SpecError, printable
 from archspec.ir.graph import Graph, Node, Source
-from archspec.ops import REGISTRY
+from archspec.ops import REGISTRY, initializers
 from archspec.ops.wiring import SINGLE, CallError, MergeWiring, Wiring
 
 #: how a nested model of several inputs is called: with the list of their tensors
@@ -226,10 +225,13 @@ def _layer_node(
         err = exc.errors(include_url=False)[0]
         field = printable(str(err["loc"][0])) if err["loc"] else "?"
         raise SpecError(
-            f"layer `{name}` ({cls}): cannot read `{field}`: {printable(err['msg'])}"
+            f"layer `{name}` ({cls}): cannot read `{field}`: "
+            + printable(err["msg"].removeprefix("Value error, "))
         ) from None
     dtype = _dtype_policy(layer) if op.layer else None
-    rebuilt = op.make(layer.name, attrs, dtype=dtype)
+    trainable = bool(getattr(layer, "trainable", True))  # a keras.ops operation has no weights
+    # freezing a wrapper freezes the layer it wraps, which its config records
+    rebuilt = op.make(layer.name, attrs, trainable=trainable, dtype=dtype)
     original, again = _clean(config), _clean(rebuilt.get_config())
     if original != again:
         keys = sorted(k for k in original.keys() | again.keys() if original.get(k) != again.get(k))
@@ -240,7 +242,6 @@ def _layer_node(
     inputs = [name_of(t) for t in call.input_tensors]
     shape = tuple(call.outputs[0].shape[1:])
     where = Source(None, f"{_name(model)}:{name}")
-    trainable = bool(getattr(layer, "trainable", True))  # a keras.ops operation has no weights
     return Node(
         layer.name, op.name, attrs, inputs, where, scopes, shape, trainable=trainable, dtype=dtype
     )
@@ -327,24 +328,10 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-@functools.cache
-def _initializer_names() -> dict[str, str]:
-    """Keras initializer class name -> the name a spec uses for it."""
-    import keras
-
-    from archspec.ops.layers import Initializer
-
-    names: dict[str, str] = {}
-    for name in Initializer.__args__:  # type: ignore[attr-defined]
-        cls = type(keras.initializers.get(name)).__name__
-        names.setdefault(cls, name)
-    return names
-
-
 def _from_keras(key: str, value: Any) -> Any:
     """A Keras config value in the form the attribute models take."""
     if key.endswith("_initializer") and isinstance(value, dict):
-        return _initializer_names().get(value.get("class_name", ""), value.get("class_name"))
+        return initializers.from_keras(value)
     if key.endswith("_regularizer") and isinstance(value, dict):
         return dict(value.get("config", {}))
     return value
@@ -356,8 +343,12 @@ def _clean(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _as_lists(value: Any) -> Any:
+    """Tuples as lists, through nested configs (a wrapper's layer); a nested layer's
+    `build_config` (the shape it was built on) is not a setting."""
     if isinstance(value, list | tuple):
         return [_as_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_lists(v) for k, v in value.items() if k != "build_config"}
     return value
 
 

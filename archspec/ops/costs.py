@@ -7,13 +7,14 @@ on an unknown input size (None) cannot be created, by Keras or here: the rule ra
 :class:`ShapeError`, so such a spec is refused at its line.
 
 MACs follow the fvcore / ptflops convention: the multiply-accumulates of convolutions
-(standard, depthwise and separable) and of dense layers; bias additions, normalisation,
-activations and pooling count zero. A result is None when an unknown size (None in a
+(standard, depthwise, separable and transposed) and of dense layers; bias additions,
+normalisation, activations and pooling count zero. A result is None when an unknown size (None in a
 shape) makes it uncountable.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -22,8 +23,8 @@ from archspec.ops.shapes import (
     ShapeError,
     feature_axes,
     feature_axis,
-    pair,
     shared_axes,
+    sizes,
 )
 
 
@@ -62,7 +63,7 @@ def _channels(inputs: Sequence[Shape], what: str) -> int:
 
 
 def _positions(output: Shape) -> int | None:
-    """Spatial positions of an output (height x width), None if unknown."""
+    """Spatial positions of a tensor (all but the channels), None if unknown."""
     positions = 1
     for size in output[:-1]:
         if size is None:
@@ -83,52 +84,74 @@ def _bias(attrs: Any, size: int) -> list[Weight]:
     return [Weight("bias", (size,))] if attrs.use_bias else []
 
 
+def _kernel(attrs: Any, inputs: Sequence[Shape]) -> tuple[int, ...]:
+    """The kernel's size along each spatial axis of the input (all but the channels)."""
+    return sizes(attrs.kernel_size, len(inputs[0]) - 1)
+
+
 def conv_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
-    kh, kw = pair(attrs.kernel_size)
     per_group = _channels(inputs, "kernel") // attrs.groups
-    return [Weight("kernel", (kh, kw, per_group, attrs.filters)), *_bias(attrs, attrs.filters)]
+    kernel = Weight("kernel", (*_kernel(attrs, inputs), per_group, attrs.filters))
+    return [kernel, *_bias(attrs, attrs.filters)]
 
 
 def conv_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
-    kh, kw = pair(attrs.kernel_size)
     positions = _positions(output)
     if positions is None:
         return None
-    return positions * kh * kw * (_channels(inputs, "kernel") // attrs.groups) * attrs.filters
+    per_group = _channels(inputs, "kernel") // attrs.groups
+    return positions * math.prod(_kernel(attrs, inputs)) * per_group * attrs.filters
+
+
+def conv_transpose_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
+    """Keras keeps a transposed kernel as the forward one it transposes: filters, then
+    input channels."""
+    channels = _channels(inputs, "kernel")
+    kernel = Weight("kernel", (*_kernel(attrs, inputs), attrs.filters, channels))
+    return [kernel, *_bias(attrs, attrs.filters)]
+
+
+def conv_transpose_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
+    """The whole kernel once per input position, as fvcore counts a transposed
+    convolution: each input value is spread over a window of the output."""
+    positions = _positions(inputs[0])
+    if positions is None:
+        return None
+    kernel = math.prod(_kernel(attrs, inputs))
+    return positions * kernel * _channels(inputs, "kernel") * attrs.filters
 
 
 def separable_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
-    kh, kw = pair(attrs.kernel_size)
+    kernel = _kernel(attrs, inputs)
     channels = _channels(inputs, "depthwise kernel")
+    pointwise = (*(1,) * len(kernel), channels * attrs.depth_multiplier, attrs.filters)
     return [
-        Weight("depthwise_kernel", (kh, kw, channels, attrs.depth_multiplier)),
-        Weight("pointwise_kernel", (1, 1, channels * attrs.depth_multiplier, attrs.filters)),
+        Weight("depthwise_kernel", (*kernel, channels, attrs.depth_multiplier)),
+        Weight("pointwise_kernel", pointwise),
         *_bias(attrs, attrs.filters),
     ]
 
 
 def separable_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
-    kh, kw = pair(attrs.kernel_size)
     positions = _positions(output)
     if positions is None:
         return None
     mid = _channels(inputs, "depthwise kernel") * attrs.depth_multiplier
-    return positions * (kh * kw * mid + mid * attrs.filters)
+    return positions * (math.prod(_kernel(attrs, inputs)) * mid + mid * attrs.filters)
 
 
 def depthwise_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:
-    kh, kw = pair(attrs.kernel_size)
     channels = _channels(inputs, "kernel")
-    kernel = Weight("kernel", (kh, kw, channels, attrs.depth_multiplier))
+    kernel = Weight("kernel", (*_kernel(attrs, inputs), channels, attrs.depth_multiplier))
     return [kernel, *_bias(attrs, channels * attrs.depth_multiplier)]
 
 
 def depthwise_macs(attrs: Any, inputs: Sequence[Shape], output: Shape) -> int | None:
-    kh, kw = pair(attrs.kernel_size)
     positions = _positions(output)
     if positions is None:
         return None
-    return positions * kh * kw * _channels(inputs, "kernel") * attrs.depth_multiplier
+    kernel = math.prod(_kernel(attrs, inputs))
+    return positions * kernel * _channels(inputs, "kernel") * attrs.depth_multiplier
 
 
 def dense_weights(attrs: Any, inputs: Sequence[Shape], output: Shape) -> list[Weight]:

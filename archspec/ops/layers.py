@@ -7,7 +7,7 @@ so Keras's own defaults apply and a compiled layer's config equals a hand-writte
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import (
     BeforeValidator,
@@ -18,12 +18,15 @@ from pydantic import (
     StrictInt,
     Tag,
     ValidationInfo,
+    create_model,
     field_validator,
     model_serializer,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
 from archspec.ops import costs, shapes
+from archspec.ops.initializers import with_arguments
 from archspec.ops.registry import REGISTRY, REGULARIZER_NAMES, Attrs, OpDef
 
 #: The widest a convolution kernel may reach along one axis, dilation included
@@ -74,8 +77,8 @@ REFUSED_ACTIVATIONS = {
 }
 ActivationName = Annotated[_Activations, _refusing(REFUSED_ACTIVATIONS)]
 
-#: every initializer: all of them fill a 2-D weight (a dense kernel)
-Initializer = Literal[
+#: every initializer name: all of them fill a 2-D weight (a dense kernel)
+InitializerName = Literal[
     "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
     "lecun_normal", "lecun_uniform", "normal", "ones", "orthogonal", "random_normal",
     "random_uniform", "truncated_normal", "uniform", "variance_scaling", "zeros",
@@ -87,14 +90,20 @@ NOT_FOR_BIASES = {
     "identity": "fills only 2-D weights (a dense kernel), not a bias",
     "orthogonal": "fills only weights of two or more axes, not a bias",
 }
-KernelInitializer = Annotated[
-    Literal[tuple(n for n in get_args(Initializer) if n not in NOT_FOR_KERNELS)],  # type: ignore[misc]
-    _refusing(NOT_FOR_KERNELS),
-]
-BiasInitializer = Annotated[
-    Literal[tuple(n for n in get_args(Initializer) if n not in NOT_FOR_BIASES)],  # type: ignore[misc]
-    _refusing(NOT_FOR_BIASES),
-]
+#: an initializer by name, or a mapping of its class and arguments (see ops/initializers.py)
+Initializer = with_arguments(InitializerName)
+KernelInitializer = with_arguments(
+    Annotated[
+        Literal[tuple(n for n in get_args(InitializerName) if n not in NOT_FOR_KERNELS)],  # type: ignore[misc]
+        _refusing(NOT_FOR_KERNELS),
+    ]
+)
+BiasInitializer = with_arguments(
+    Annotated[
+        Literal[tuple(n for n in get_args(InitializerName) if n not in NOT_FOR_BIASES)],  # type: ignore[misc]
+        _refusing(NOT_FOR_BIASES),
+    ]
+)
 
 
 class RegularizerFactors(Attrs):
@@ -146,24 +155,77 @@ def _f(description: str, **kw: object) -> object:
 
 
 def _as_written(value: Any) -> Any:
-    """A validated pair as YAML writes it (``[1, 2]``, not ``(1, 2)``)."""
+    """A validated list of sizes as YAML writes it (``[1, 2]``, not ``(1, 2)``)."""
     return list(value) if isinstance(value, tuple) else value
 
 
-def _spans(kernel: object, dilation: object) -> tuple[int, int]:
-    (kh, kw), (dh, dw) = shapes.pair(kernel), shapes.pair(dilation)
-    return dh * (kh - 1) + 1, dw * (kw - 1) + 1
+# ---------------------------------------------------------------------------- convolutions
+
+#: how a per-axis attribute may be written, by the number of spatial axes
+_PER_AXIS_FORMS = {
+    1: "one number (or a list of one)",
+    2: "one number for both axes or a list of 2 (height, width)",
+    3: "one number for all axes or a list of 3 (depth, height, width)",
+}
+_KERNEL_DOC = {
+    1: "Length of the kernel.",
+    2: "Height and width of the kernel, or one number for both.",
+    3: "Depth, height and width of the kernel, or one number for all.",
+}
+
+
+def _per_axis(number: Any, axes: int) -> Any:
+    """One number for every spatial axis or a list of one per axis, as Keras takes them.
+
+    A list of the wrong length is refused with the forms the attribute takes, rather
+    than with pydantic's error for each form of the union.
+    """
+
+    def check(value: Any) -> Any:
+        if isinstance(value, list | tuple) and len(value) != axes:
+            raise ValueError(f"takes {_PER_AXIS_FORMS[axes]}, not a list of {len(value)}")
+        return value
+
+    return Annotated[number | tuple[(number,) * axes], BeforeValidator(check)]
+
+
+#: attributes holding one number per spatial axis, and the numbers each takes
+PER_AXIS = {
+    "kernel_size": PosInt,
+    "strides": PosInt,
+    "dilation_rate": PosInt,
+    "output_padding": NonNegInt,
+}
+WindowSizes = _per_axis(PosInt, 2)
+Offsets = _per_axis(NonNegInt, 2)
+
+
+def _spans(kernel: object, dilation: object, axes: int) -> tuple[int, ...]:
+    """Positions the kernel reaches along each axis, dilation included."""
+    return tuple(
+        d * (k - 1) + 1
+        for k, d in zip(shapes.sizes(kernel, axes), shapes.sizes(dilation, axes), strict=True)
+    )
 
 
 class _WindowAttrs(Attrs):
-    """What every convolution shares: the sliding window, its activation and bias."""
+    """What every convolution shares: the sliding window, its activation and bias.
 
-    kernel_size: Size2 = _f("Height and width of the kernel, or one number for both.")
-    strides: Size2 = _f("Step of the kernel.", default=1)
+    The models are written for images; :func:`_for_axes` derives those of one or three
+    spatial axes, and the checks read :attr:`axes`.
+    """
+
+    #: the spatial axes the window slides along
+    axes: ClassVar[int] = 2
+    #: whether Keras takes strides above 1 together with a dilation above 1
+    dilation_with_strides: ClassVar[bool] = False
+
+    kernel_size: WindowSizes = _f(_KERNEL_DOC[2])
+    strides: WindowSizes = _f("Step of the kernel.", default=1)
     padding: Padding = _f(
         "`valid` (no padding) or `same` (output size = input / stride).", default="valid"
     )
-    dilation_rate: Size2 = _f("Dilation of the kernel.", default=1)
+    dilation_rate: WindowSizes = _f("Dilation of the kernel.", default=1)
     activation: ActivationName | None = _f("Activation applied to the output.", default=None)
     use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
     bias_initializer: BiasInitializer = _f("Initializer of the bias.", default="zeros")
@@ -176,7 +238,7 @@ class _WindowAttrs(Attrs):
         dilation = value if info.field_name == "dilation_rate" else 1
         if kernel is None:  # the kernel itself was refused
             return value
-        span = max(_spans(kernel, dilation))
+        span = max(_spans(kernel, dilation, cls.axes))
         if span > MAX_KERNEL_SPAN:
             what = "the kernel" if dilation == 1 else "the dilated kernel"
             raise ValueError(
@@ -188,12 +250,25 @@ class _WindowAttrs(Attrs):
     @classmethod
     def _no_dilation_with_strides(cls, value: Any, info: ValidationInfo) -> Any:
         strides = info.data.get("strides")
-        if strides is not None and max(shapes.pair(value)) > 1 and max(shapes.pair(strides)) > 1:
+        if cls.dilation_with_strides or strides is None:
+            return value
+        if max(shapes.sizes(value, cls.axes)) > 1 and max(shapes.sizes(strides, cls.axes)) > 1:
             raise ValueError(
                 f"`strides` is {_as_written(strides)}, and Keras cannot combine a dilation "
                 "above 1 with strides above 1"
             )
         return value
+
+    def canonical(self, input_rank: int | None = None) -> dict[str, Any]:
+        """As :meth:`Attrs.canonical`, with one number per spatial axis for each per-axis
+        attribute: ``strides: 1`` is ``[1]`` in 1-D and ``[1, 1, 1]`` in 3-D, as Keras
+        stores it."""
+        out = super().canonical(input_rank)
+        for key in PER_AXIS.keys() & out.keys():
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = shapes.sizes(value, self.axes)
+        return out
 
 
 class _DepthwiseWindowAttrs(_WindowAttrs):
@@ -202,8 +277,7 @@ class _DepthwiseWindowAttrs(_WindowAttrs):
     @field_validator("strides")
     @classmethod
     def _equal_strides(cls, value: Any) -> Any:
-        sh, sw = shapes.pair(value)
-        if sh != sw:
+        if len(set(shapes.sizes(value, cls.axes))) > 1:
             raise ValueError(
                 "a depthwise kernel needs the same stride along both axes (TensorFlow has no "
                 "kernel for unequal ones)"
@@ -211,11 +285,10 @@ class _DepthwiseWindowAttrs(_WindowAttrs):
         return value
 
 
-class ConvAttrs(_WindowAttrs):
+class _KernelAttrs(_WindowAttrs):
+    """A full kernel, from every input channel (of a group) to each of ``filters``."""
+
     filters: PosInt = _f("Number of output channels.")
-    groups: PosInt = _f(
-        "Number of channel groups; it must divide the input channels and `filters`.", default=1
-    )
     kernel_initializer: KernelInitializer = _f(
         "Initializer of the kernel.", default="glorot_uniform"
     )
@@ -224,12 +297,61 @@ class ConvAttrs(_WindowAttrs):
         default=None,
     )
 
+
+class ConvAttrs(_KernelAttrs):
+    groups: PosInt = _f(
+        "Number of channel groups; it must divide the input channels and `filters`.", default=1
+    )
+
     @field_validator("groups")
     @classmethod
     def _groups_divide_filters(cls, value: int, info: ValidationInfo) -> int:
         filters = info.data.get("filters")
         if filters is not None and filters % value:
             raise ValueError(f"{filters} filters cannot be split into {value} groups")
+        return value
+
+
+class ConvTransposeAttrs(_KernelAttrs):
+    output_padding: Offsets | None = _f(
+        "Positions added at the end of each axis of the output, each less than the stride "
+        "there (null: Keras's default, input size x stride with `same` padding).",
+        default=None,
+    )
+
+    @field_validator("output_padding")
+    @classmethod
+    def _less_than_strides(cls, value: Any, info: ValidationInfo) -> Any:
+        strides = info.data.get("strides")
+        if value is None or strides is None:
+            return value
+        pairs = zip(shapes.sizes(value, cls.axes), shapes.sizes(strides, cls.axes), strict=True)
+        if any(extra >= stride for extra, stride in pairs):
+            raise ValueError(
+                f"must be less than the stride along each axis (`strides` is "
+                f"{_as_written(strides)}), as Keras requires"
+            )
+        return value
+
+    @field_validator("output_padding")
+    @classmethod
+    def _fits_same_padding(cls, value: Any, info: ValidationInfo) -> Any:
+        """TensorFlow checks the output against the input as `same` padding maps it back:
+        an even span with no output padding comes out one position short, and the
+        layer fails when it runs (or, on an input of size 1, gives an empty output)."""
+        kernel, dilation = info.data.get("kernel_size"), info.data.get("dilation_rate")
+        if value is None or info.data.get("padding") != "same" or None in (kernel, dilation):
+            return value
+        extras = shapes.sizes(value, cls.axes)
+        for axis, (extra, span) in enumerate(
+            zip(extras, _spans(kernel, dilation, cls.axes), strict=True), start=1
+        ):
+            if extra == 0 and span % 2 == 0:
+                raise ValueError(
+                    f"with `padding: same`, TensorFlow needs at least 1 along an axis where "
+                    f"the kernel spans an even number of positions (axis {axis} spans "
+                    f"{span}); leave `output_padding` out for Keras's default"
+                )
         return value
 
 
@@ -249,6 +371,54 @@ class DepthwiseConvAttrs(_DepthwiseWindowAttrs):
     depthwise_initializer: KernelInitializer = _f(
         "Initializer of the kernel.", default="glorot_uniform"
     )
+
+
+_W = TypeVar("_W", bound=_WindowAttrs)
+
+
+def _for_axes(
+    base: type[_W], axes: int, *, dilation_with_strides: bool = False, **fields: Any
+) -> type[_W]:
+    """``base``, written for images, for windows over ``axes`` spatial axes.
+
+    Each per-axis attribute takes one number or ``axes`` of them, so the schema and the
+    errors say how many, and the checks run per axis. ``fields`` replaces other
+    attributes, as (type, field) pairs.
+    """
+    retyped = {k: _axis_field(k, f, axes) for k, f in base.model_fields.items() if k in PER_AXIS}
+    name = base.__name__.replace("Attrs", f"{axes}DAttrs")
+    model = create_model(name, __base__=base, __module__=__name__, **(retyped | fields))
+    model.axes = axes
+    model.dilation_with_strides = dilation_with_strides
+    return model
+
+
+def _axis_field(key: str, field: FieldInfo, axes: int) -> tuple[Any, Any]:
+    """A per-axis attribute of an image model, as (type, field) for ``axes`` spatial axes."""
+    kind = _per_axis(PER_AXIS[key], axes)
+    doc = _KERNEL_DOC[axes] if key == "kernel_size" else field.description or ""
+    return (kind | None if field.default is None else kind), _f(doc, default=field.default)
+
+
+Conv1DAttrs = _for_axes(
+    ConvAttrs,
+    1,
+    padding=(
+        Literal["valid", "same", "causal"],
+        _f(
+            "`valid` (no padding), `same` (output size = input / stride) or `causal` (zeros "
+            "before the first step only, so no output sees later steps).",
+            default="valid",
+        ),
+    ),
+)
+Conv3DAttrs = _for_axes(ConvAttrs, 3)
+ConvTranspose1DAttrs = _for_axes(ConvTransposeAttrs, 1)
+ConvTranspose3DAttrs = _for_axes(ConvTransposeAttrs, 3)
+# Keras runs a strided and dilated depthwise kernel as a dilated one at stride 1, then
+# keeps every stride-th position; the 2-D ops still refuse the combination
+SeparableConv1DAttrs = _for_axes(SeparableConvAttrs, 1, dilation_with_strides=True)
+DepthwiseConv1DAttrs = _for_axes(DepthwiseConvAttrs, 1, dilation_with_strides=True)
 
 
 class DenseAttrs(Attrs):
@@ -620,21 +790,58 @@ class ConcatAttrs(Attrs):
 
 
 _MERGE = frozenset({"inputs"})
+#: each convolution family's ops by number of spatial axes, which a rank error names
+_CONVS = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
+_TRANSPOSED = {axes: f"conv{axes}d_transpose" for axes in (1, 2, 3)}
+_SEPARABLE = {1: "separable_conv1d", 2: "separable_conv2d"}
+_DEPTHWISE = {1: "depthwise_conv1d", 2: "depthwise_conv2d"}
 
 _OPS = [
     OpDef(
-        "conv2d", "Conv2D", ConvAttrs, shapes.conv, "2-D convolution.", aliases=("conv",),
+        "conv1d", "Conv1D", Conv1DAttrs, shapes.conv_rule(1, _CONVS),
+        "1-D convolution over (steps, channels).",
         weights=costs.conv_weights, macs=costs.conv_macs,
     ),
     OpDef(
-        "separable_conv2d", "SeparableConv2D", SeparableConvAttrs, shapes.conv,
-        "Depthwise then pointwise 2-D convolution.", aliases=("sep_conv2d",),
-        weights=costs.separable_weights, macs=costs.separable_macs,
+        "conv2d", "Conv2D", ConvAttrs, shapes.conv_rule(2, _CONVS), "2-D convolution.",
+        aliases=("conv",), weights=costs.conv_weights, macs=costs.conv_macs,
     ),
     OpDef(
-        "depthwise_conv2d", "DepthwiseConv2D", DepthwiseConvAttrs, shapes.depthwise,
-        "Per-channel 2-D convolution.", aliases=("dw_conv2d",),
-        weights=costs.depthwise_weights, macs=costs.depthwise_macs,
+        "conv3d", "Conv3D", Conv3DAttrs, shapes.conv_rule(3, _CONVS),
+        "3-D convolution over (depth, height, width, channels).",
+        weights=costs.conv_weights, macs=costs.conv_macs,
+    ),
+    *(
+        OpDef(
+            _TRANSPOSED[axes], f"Conv{axes}DTranspose", attrs,
+            shapes.conv_transpose_rule(axes, _TRANSPOSED),
+            f"Transposed {axes}-D convolution (learned up-sampling).",
+            aliases=(f"deconv{axes}d",), weights=costs.conv_transpose_weights,
+            macs=costs.conv_transpose_macs,
+        )
+        for axes, attrs in (
+            (1, ConvTranspose1DAttrs), (2, ConvTransposeAttrs), (3, ConvTranspose3DAttrs)
+        )
+    ),
+    OpDef(
+        "separable_conv1d", "SeparableConv1D", SeparableConv1DAttrs,
+        shapes.conv_rule(1, _SEPARABLE), "Depthwise then pointwise 1-D convolution.",
+        aliases=("sep_conv1d",), weights=costs.separable_weights, macs=costs.separable_macs,
+    ),
+    OpDef(
+        "separable_conv2d", "SeparableConv2D", SeparableConvAttrs,
+        shapes.conv_rule(2, _SEPARABLE), "Depthwise then pointwise 2-D convolution.",
+        aliases=("sep_conv2d",), weights=costs.separable_weights, macs=costs.separable_macs,
+    ),
+    OpDef(
+        "depthwise_conv1d", "DepthwiseConv1D", DepthwiseConv1DAttrs,
+        shapes.depthwise_rule(1, _DEPTHWISE), "Per-channel 1-D convolution.",
+        aliases=("dw_conv1d",), weights=costs.depthwise_weights, macs=costs.depthwise_macs,
+    ),
+    OpDef(
+        "depthwise_conv2d", "DepthwiseConv2D", DepthwiseConvAttrs,
+        shapes.depthwise_rule(2, _DEPTHWISE), "Per-channel 2-D convolution.",
+        aliases=("dw_conv2d",), weights=costs.depthwise_weights, macs=costs.depthwise_macs,
     ),
     OpDef(
         "dense", "Dense", DenseAttrs, shapes.dense, "Fully connected layer.", shorthand="units",

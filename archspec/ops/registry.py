@@ -18,14 +18,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from archspec.errors import SpecError
-from archspec.ops import costs
+from archspec.ops import costs, initializers
 from archspec.ops.shapes import Shape, ShapeError, fmt
 from archspec.ops.wiring import MERGE, SINGLE, Wiring
 
 #: attributes holding a (height, width) pair that may be written as one number
 PAIR_ATTRS = frozenset({"kernel_size", "strides", "pool_size", "dilation_rate"})
-#: initializer names Keras treats as the same initializer
-INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
 #: The most values one tensor of a layer may hold: each weight tensor, and the layer's
 #: output for one example. It is the largest count a 32-bit index reaches, which many
 #: TensorFlow kernels use (8 GiB of float32). A layer that would pass it is refused when
@@ -59,7 +57,7 @@ class Attrs(BaseModel):
             elif isinstance(value, list):
                 value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
             elif key.endswith("_initializer"):
-                value = INITIALIZER_ALIASES.get(value, value)
+                value = initializers.canonical(getattr(self, key))
             elif key.endswith("_regularizer") and value is not None:
                 value = _regularizer_canonical(value)
             elif key == "activation" and value is None:

@@ -8,7 +8,7 @@ specs are rejected at the line that is wrong, before any framework is imported.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archspec.ir.graph import Shape
@@ -57,7 +57,7 @@ def _window(
 ) -> int | None:
     if size is None:
         return None
-    if padding == "same":
+    if padding in ("same", "causal"):  # causal pads the start only, by as much as `same`
         return math.ceil(size / stride)
     span = dilation * (kernel - 1) + 1
     out = (size - span) // stride + 1
@@ -89,26 +89,96 @@ def windows(
     )
 
 
+#: what an input of 1, 2 or 3 spatial axes (and channels) holds
+_KINDS = {1: "a sequence", 2: "an image", 3: "a volume"}
+
+
+def _need_spatial_rank(shape: Shape, axes: int, family: Mapping[int, str]) -> None:
+    """Refuse an input without ``axes`` spatial axes and channels, naming the op of the
+    same family that takes it (``conv2d`` for an image given to ``conv1d``)."""
+    if len(shape) == axes + 1:
+        return
+    other = family.get(len(shape) - 1)
+    hint = f", {_KINDS[len(shape) - 1]}, which `{other}` takes" if other else ""
+    raise ShapeError(f"needs a {axes + 1}-D input ({_volume(axes + 1)}), got {fmt(shape)}{hint}")
+
+
+def conv_rule(axes: int, family: Mapping[int, str]) -> Any:
+    """A convolution with ``filters`` outputs over ``axes`` spatial axes (standard,
+    grouped or separable); ``family`` names the op for each number of axes."""
+
+    def rule(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        _need_spatial_rank(shape, axes, family)
+        groups = getattr(attrs, "groups", 1)
+        if shape[-1] is not None and shape[-1] % groups:
+            raise ShapeError(f"{shape[-1]} input channels cannot be split into {groups} groups")
+        return (*windows(shape, attrs, "kernel_size", family[axes], axes), attrs.filters)
+
+    return rule
+
+
+def depthwise_rule(axes: int, family: Mapping[int, str]) -> Any:
+    """A depthwise convolution: ``depth_multiplier`` outputs per input channel."""
+
+    def rule(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        _need_spatial_rank(shape, axes, family)
+        channels = None if shape[-1] is None else shape[-1] * attrs.depth_multiplier
+        return (*windows(shape, attrs, "kernel_size", family[axes], axes), channels)
+
+    return rule
+
+
+def conv_transpose_rule(axes: int, family: Mapping[int, str]) -> Any:
+    """A transposed convolution: each axis grows by about the stride, as Keras computes it."""
+
+    def rule(attrs: Any, inputs: Sequence[Shape]) -> Shape:
+        (shape,) = inputs
+        _need_spatial_rank(shape, axes, family)
+        padding = attrs.output_padding
+        grown = (
+            _transposed(size, kernel, stride, attrs.padding, extra, dilation)
+            for size, kernel, stride, extra, dilation in zip(
+                shape[:-1],
+                sizes(attrs.kernel_size, axes),
+                sizes(attrs.strides, axes),
+                (None,) * axes if padding is None else sizes(padding, axes),
+                sizes(attrs.dilation_rate, axes),
+                strict=True,
+            )
+        )
+        return (*grown, attrs.filters)
+
+    return rule
+
+
+def _transposed(
+    size: int | None, kernel: int, stride: int, padding: str, extra: int | None, dilation: int
+) -> int | None:
+    """One axis after a transposed convolution, by Keras's rule, which also sizes the
+    output TensorFlow is asked for (``_get_output_shape_given_tf_padding`` in
+    ``keras.src.backend.common.backend_utils``).
+
+    ``extra`` is the axis's ``output_padding``; without one (None) Keras makes
+    ``size * stride`` with `same` padding and, with `valid`, adds what a stride longer
+    than the kernel leaves over.
+    """
+    if size is None:
+        return None
+    span = dilation * (kernel - 1) + 1
+    if padding == "valid":
+        extra = max(span, stride) - span if extra is None else extra
+        return (size - 1) * stride + span + extra
+    if extra is None:
+        return size * stride
+    return (size - 1) * stride + span % 2 + extra
+
+
 def spatial(shape: Shape, attrs: Any, kernel_key: str, what: str) -> tuple[int | None, int | None]:
     """Height and width after a sliding window (convolution or pooling)."""
     h, w = windows(shape, attrs, kernel_key, what, 2)
     return h, w
-
-
-def conv(attrs: Any, inputs: Sequence[Shape]) -> Shape:
-    (shape,) = inputs
-    h, w = spatial(shape, attrs, "kernel_size", "conv2d")
-    groups = getattr(attrs, "groups", 1)
-    if shape[2] is not None and shape[2] % groups:
-        raise ShapeError(f"{shape[2]} input channels cannot be split into {groups} groups")
-    return (h, w, attrs.filters)
-
-
-def depthwise(attrs: Any, inputs: Sequence[Shape]) -> Shape:
-    (shape,) = inputs
-    h, w = spatial(shape, attrs, "kernel_size", "depthwise_conv2d")
-    channels = None if shape[2] is None else shape[2] * attrs.depth_multiplier
-    return (h, w, channels)
 
 
 def pool_rule(axes: int) -> Any:
