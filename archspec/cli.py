@@ -74,8 +74,9 @@ class _Group(click.Group):
 
 def _warn_plugins() -> None:
     """One warning line per installed op plugin that could not be used."""
-    from archspec.ops import PLUGIN_ERRORS
+    from archspec.ops import PLUGIN_ERRORS, REGISTRY
 
+    REGISTRY.read_plugins()
     for error in PLUGIN_ERRORS:
         click.echo(f"warning: {printable(error.message)} (its ops are not available)", err=True)
 

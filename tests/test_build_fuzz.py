@@ -43,7 +43,7 @@ from archspec.ops.layers import (
     MAX_KERNEL_SPAN,
     REFUSED_ACTIVATIONS,
     ActivationName,
-    Initializer,
+    InitializerName,
 )
 
 #: a longer search, when asked for, draws new examples on every run
@@ -94,7 +94,7 @@ ATTRIBUTES: dict[str, st.SearchStrategy[Any]] = {
     "use_bias": st.booleans(),
     **dict.fromkeys(
         [f"{weight}_initializer" for weight in ("kernel", "bias", "depthwise", "pointwise")],
-        st.sampled_from(typing.get_args(Initializer)),
+        st.sampled_from(typing.get_args(InitializerName)),
     ),
     **dict.fromkeys(["kernel_regularizer", "bias_regularizer"], REGULARIZERS),
     "axis": st.sampled_from([-1, -2, 0, 1, 2, 3]),
@@ -115,7 +115,7 @@ ATTRIBUTES: dict[str, st.SearchStrategy[Any]] = {
     "rms_scaling": st.booleans(),
     **dict.fromkeys(
         [f"{weight}_initializer" for weight in ("beta", "gamma", "alpha")],
-        st.sampled_from(typing.get_args(Initializer)),
+        st.sampled_from(typing.get_args(InitializerName)),
     ),
     **dict.fromkeys(
         [f"{weight}_regularizer" for weight in ("beta", "gamma", "alpha")], REGULARIZERS
@@ -156,32 +156,145 @@ OP_ATTRIBUTES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
         # windows up to larger than any input
         for key, values in (("pool_size", st.integers(1, 18)), ("strides", st.integers(1, 3)))
     },
+    # 1-D and 3-D convolutions: one number for every axis, or one per axis
+    **{
+        (op, key): values | st.lists(values, min_size=axes, max_size=axes)
+        for axes, ops in (
+            (1, ("conv1d", "conv1d_transpose", "separable_conv1d", "depthwise_conv1d")),
+            (3, ("conv3d", "conv3d_transpose")),
+        )
+        for op in ops
+        for key, values in (
+            ("kernel_size", _mostly(st.integers(1, 5), SPANS)),
+            ("strides", st.integers(1, 2)),  # transposed strides multiply sizes
+            ("dilation_rate", st.integers(1, 3)),
+            ("output_padding", st.integers(0, 2)),
+        )
+    },
+    ("conv1d", "padding"): st.sampled_from(["valid", "same", "causal"]),
+    **dict.fromkeys(
+        [("rescaling", "scale"), ("rescaling", "offset")],
+        st.sampled_from([1 / 255, 2.0, -1.0, [0.5], [1, 2, 3], [1, 2]]),
+    ),
+    ("normalization", "axis"): st.sampled_from([-1, 1, 2, None, [], [1, 2], [2, 1], [1, 1], 0]),
+    ("scaled_residual", "scale"): st.sampled_from([0.17, 1.0]),
+    # wrappers: inner layers that keep a sequence a sequence, and some that are refused
+    ("time_distributed", "layer"): st.sampled_from(
+        [
+            {"dense": 2},
+            {"dense": {"units": 3, "activation": "relu"}},
+            "flatten",
+            {"dropout": 0.5},
+            "batch_normalization",
+            "layer_normalization",
+            {"dense": 0},
+            {"conv2d": {"filters": 2, "kernel_size": 3}},
+        ]
+    ),  # fmt: skip
+    ("bidirectional", "layer"): st.sampled_from(["lstm", "gru", "simple_rnn"]).map(
+        lambda op: {op: {"units": 2, "return_sequences": True}}
+    ),
+    ("bidirectional", "merge_mode"): st.sampled_from(["concat", "sum", "mul", "ave", None]),
+    ("bidirectional", "backward_layer"): st.none()
+    | st.sampled_from(
+        [
+            {"lstm": {"units": 2, "return_sequences": True, "go_backwards": True}},
+            {"gru": {"units": 3, "return_sequences": True, "go_backwards": True}},
+            {"lstm": {"units": 2, "return_sequences": True}},
+        ]
+    ),
 }
+# attributes of the preprocessing, recurrent, arithmetic and keras.applications ops
+ATTRIBUTES.update(
+    {
+        "output_padding": _maybe_pair(st.integers(0, 2)),
+        "mean": st.sampled_from([0.5, [0.5], [1, 2, 3], [[1, 2, 3]]]),
+        "variance": st.sampled_from([1.0, [2.0], [1, 4, 9], [[1, 1, 1]], -1.0]),
+        "invert": st.booleans(),
+        "height": st.integers(1, 18),
+        "width": st.integers(1, 18),
+        "crop_to_aspect_ratio": st.booleans(),
+        "pad_to_aspect_ratio": st.booleans(),
+        "antialias": st.booleans(),
+        "fill_mode": st.sampled_from(["constant", "reflect"]),
+        "fill_value": st.sampled_from([0.0, 1.5]),
+        "recurrent_activation": st.sampled_from(ACTIVATIONS) | st.none(),
+        **dict.fromkeys(
+            ["recurrent_initializer", "embeddings_initializer"],
+            st.sampled_from(typing.get_args(InitializerName)),
+        ),
+        **dict.fromkeys(["recurrent_regularizer", "embeddings_regularizer"], REGULARIZERS),
+        **dict.fromkeys(["dropout", "recurrent_dropout"], st.sampled_from([0.0, 0.1, 0.5, 1.0])),
+        **dict.fromkeys(
+            [
+                "return_sequences",
+                "go_backwards",
+                "unroll",
+                "unit_forget_bias",
+                "reset_after",
+                "mask_zero",
+                "return_state",
+                "stateful",
+            ],
+            st.booleans(),
+        ),  # fmt: skip
+        "input_dim": st.sampled_from([8, 1000, 10**9]),
+        "output_dim": SMALL,
+        "init_values": st.sampled_from([1e-6, 1.0]),
+        "projection_dim": SMALL,
+        "drop_path_rate": st.sampled_from([0.0, 0.1, 0.5]),
+        **dict.fromkeys(["x", "y"], st.sampled_from([3.0, 1 / 6, 2, -1.5])),
+    }
+)
+# initializers with arguments, now and then
+for _key in [k for k in ATTRIBUTES if k.endswith("_initializer")]:
+    ATTRIBUTES[_key] = _mostly(
+        ATTRIBUTES[_key],
+        st.sampled_from(
+            [
+                {"class": "variance_scaling", "scale": 2.0, "mode": "fan_out"},
+                {"class": "random_normal", "stddev": 0.01, "seed": 7},
+                {"class": "constant", "value": 0.1},
+                {"class": "orthogonal", "gain": 0.5},
+            ]
+        ),
+    )
 #: ops that keep an image an image / turn it into a vector / take a vector
 IMAGE_OPS = [
     "conv2d", "separable_conv2d", "depthwise_conv2d", "max_pooling2d", "average_pooling2d",
-    "zero_padding2d", "spatial_dropout2d", "cropping2d", "up_sampling2d",
+    "zero_padding2d", "spatial_dropout2d", "cropping2d", "up_sampling2d", "conv2d_transpose",
+    "resizing", "center_crop",
 ]  # fmt: skip
 REDUCE_OPS = ["flatten", "global_average_pooling2d", "global_max_pooling2d"]
 #: ops that take a vector / a sequence (steps, channels) / a volume
 FLAT_OPS = ["repeat_vector"]
 SEQUENCE_OPS = [
     "spatial_dropout1d", "cropping1d", "zero_padding1d", "up_sampling1d", "max_pooling1d",
-    "average_pooling1d", "global_average_pooling1d", "global_max_pooling1d",
+    "average_pooling1d", "global_average_pooling1d", "global_max_pooling1d", "conv1d",
+    "conv1d_transpose", "separable_conv1d", "depthwise_conv1d", "simple_rnn", "lstm", "gru",
+    "time_distributed", "bidirectional",
 ]  # fmt: skip
 VOLUME_OPS = [
     "spatial_dropout3d", "cropping3d", "zero_padding3d", "up_sampling3d", "max_pooling3d",
-    "average_pooling3d", "global_average_pooling3d", "global_max_pooling3d",
+    "average_pooling3d", "global_average_pooling3d", "global_max_pooling3d", "conv3d",
+    "conv3d_transpose", "conv_lstm2d",
 ]  # fmt: skip
+#: keras.ops operations on one tensor (a number for the other operand)
+TENSOR_OPS = [op.name for op in REGISTRY.ops() if not op.layer and op.shorthand in ("y", None)]
 ANY_RANK_OPS = [
     "dense", "batch_normalization", "activation", "relu", "dropout", "identity",
     "layer_normalization", "group_normalization", "unit_normalization", "softmax",
     "leaky_relu", "prelu", "elu", "gaussian_noise", "gaussian_dropout", "alpha_dropout",
-    "permute",
+    "permute", "rescaling", "normalization", "layer_scale", "stochastic_depth", *TENSOR_OPS,
 ]  # fmt: skip
 #: ops that change the rank: the rank after them is worked out in `steps`
-RESHAPE_OPS = ["reshape"]
-MERGE_OPS = ["add", "multiply", "concatenate", "subtract", "average", "maximum", "minimum"]
+RESHAPE_OPS = ["reshape", "embedding", "ops.mean", "ops.sum", "ops.max"]
+MERGE_OPS = [
+    "add", "multiply", "concatenate", "subtract", "average", "maximum", "minimum",
+    "scaled_residual",
+]  # fmt: skip
+#: recurrent ops: the rank after them depends on `return_sequences`
+RECURRENT_RANKS = {"simple_rnn": 1, "lstm": 1, "gru": 1, "conv_lstm2d": 3}
 
 
 def _attrs(op_name: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -210,6 +323,13 @@ def steps(draw: st.DrawFn, rank: int, low: int = 0, high: int = 4) -> tuple[list
             rank = 2
         elif name == "reshape":
             rank = len(attrs["target_shape"])
+        elif name == "embedding":
+            rank += 1
+        elif name in RECURRENT_RANKS and not attrs.get("return_sequences"):
+            rank = RECURRENT_RANKS[name]
+        elif name.startswith("ops.") and "axis" in attrs and not attrs.get("keepdims"):
+            axis = attrs["axis"]
+            rank -= len(set(axis)) if isinstance(axis, list) else 1
     return out, rank
 
 
@@ -358,14 +478,15 @@ def _run_shapes(path: Path, doc: dict[str, Any]) -> list[list[int]] | None:
 
 def _check_layers(graph, model) -> None:
     stats = {layer.name: layer for layer in analyse(graph).layers}
+    operations = {op.name: op for op in model.operations}  # layers and keras.ops nodes
     for node in graph.nodes.values():
-        layer = model.get_layer(node.name)
+        layer = operations[node.name]
         static = stats[node.name]
         assert tuple(layer.output.shape[1:]) == node.shape, node.name
         if node.op == "input":
             continue
-        trainable = sum(math.prod(w.shape) for w in layer.trainable_weights)
-        non_trainable = sum(math.prod(w.shape) for w in layer.non_trainable_weights)
+        trainable = sum(math.prod(w.shape) for w in getattr(layer, "trainable_weights", []))
+        non_trainable = sum(math.prod(w.shape) for w in getattr(layer, "non_trainable_weights", []))
         assert (static.trainable_params, static.non_trainable_params) == (
             trainable,
             non_trainable,
@@ -373,7 +494,7 @@ def _check_layers(graph, model) -> None:
         op = REGISTRY.get(node.op)
         inputs = [graph.nodes[i].shape for i in node.inputs]
         expected = [(w.name, w.shape) for w in op.weights(node.attrs, inputs, node.shape)]
-        built = [(w.path.rsplit("/", 1)[-1], tuple(w.shape)) for w in layer.weights]
+        built = [(w.path.rsplit("/", 1)[-1], tuple(w.shape)) for w in getattr(layer, "weights", [])]
         assert built == expected, node.name
 
 

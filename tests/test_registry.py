@@ -199,3 +199,29 @@ def test_shape_and_weight_rules_match_the_built_layer(op):
     assert [w.trainable for w in built] == [w.trainable for w in weights]
     trainable, non_trainable = op.params(attrs, shapes, expected)
     assert trainable + non_trainable == sum(int(np.prod(w.shape)) for w in built)
+
+
+def test_the_family_index_lists_what_each_module_registers():
+    import importlib
+
+    from archspec.ops import FAMILIES
+
+    for module, names in FAMILIES.items():
+        ops = importlib.import_module(module)._OPS
+        assert sorted(n for op in ops for n in (op.name, *op.aliases)) == sorted(names), module
+
+
+def test_a_spec_of_core_layers_imports_no_other_family():
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys, archspec; archspec.load('specs/resnet50.yaml').graph(); "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('archspec.ops.'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = json.loads(out.stdout)
+    for family in ("recurrent", "attention", "wrappers", "preprocessing", "arithmetic"):
+        assert f"archspec.ops.{family}" not in loaded
+    assert "archspec.ops.layers" in loaded

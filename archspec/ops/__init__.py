@@ -1,16 +1,49 @@
-"""Layer kinds: the registry and its entries, one module per family."""
+"""Layer kinds: the registry and its entries, one module per family.
 
-from archspec.ops import applications as _applications  # noqa: F401
-from archspec.ops import arithmetic as _arithmetic  # noqa: F401
-from archspec.ops import attention as _attention  # noqa: F401
+The core layers (convolutions, dense, normalisation, pooling, merges, ...) register
+when this package is imported. The other families register when a spec first names
+one of their ops (see :class:`~archspec.ops.registry.Registry`), so checking a ResNet
+does not pay for recurrent or attention layers; the index below says which module
+defines which names, and a test keeps it exact.
+"""
+
 from archspec.ops import layers as _layers  # noqa: F401  (fills the registry)
-from archspec.ops import preprocessing as _preprocessing  # noqa: F401
-from archspec.ops import recurrent as _recurrent  # noqa: F401
-from archspec.ops import wrappers as _wrappers  # noqa: F401
 from archspec.ops.registry import REGISTRY, Attrs, OpDef, PluginError, load_plugins
 
 __all__ = ["REGISTRY", "Attrs", "OpDef", "PluginError"]
 
-#: installed packages' ops (the `archspec.ops` entry-point group), after the built-in
-#: ones; plugins that could not be used are kept to be reported (see archspec.cli)
-PLUGINS, PLUGIN_ERRORS = load_plugins(REGISTRY)
+#: module -> the op names and aliases it registers
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "archspec.ops.applications": (
+        "layer_scale", "stochastic_depth", "scaled_residual", "custom_scale",
+    ),
+    "archspec.ops.arithmetic": (
+        "ops.add", "ops.subtract", "ops.multiply", "ops.true_divide", "ops.divide",
+        "ops.power", "ops.maximum", "ops.minimum", "ops.negative", "ops.absolute", "ops.abs",
+        "ops.square", "ops.sqrt", "ops.exp", "ops.log", "ops.tanh", "ops.mean", "ops.sum",
+        "ops.max",
+    ),
+    "archspec.ops.attention": ("multi_head_attention", "mha", "attention", "dot"),
+    "archspec.ops.preprocessing": (
+        "rescaling", "rescale", "normalization", "resizing", "resize", "center_crop",
+    ),
+    "archspec.ops.recurrent": (
+        "embedding", "simple_rnn", "lstm", "gru", "conv_lstm2d", "conv_lstm",
+    ),
+    "archspec.ops.wrappers": ("time_distributed", "bidirectional"),
+}  # fmt: skip
+
+#: installed packages' ops (the `archspec.ops` entry-point group) once read, and the
+#: plugins that could not be used, to be reported (see archspec.cli)
+PLUGINS: list[str] = []
+PLUGIN_ERRORS: list[PluginError] = []
+
+
+def _read_plugins() -> None:
+    loaded, refused = load_plugins(REGISTRY)
+    PLUGINS.extend(loaded)
+    PLUGIN_ERRORS.extend(refused)
+
+
+for _module, _names in FAMILIES.items():
+    REGISTRY.defer(_module, _names, _read_plugins)

@@ -209,11 +209,21 @@ def _plain(value: Any) -> Any:
 
 
 class Registry:
-    """Lookup of ops by name or alias."""
+    """Lookup of ops by name or alias, importing op families and plugins on first use.
+
+    Start-up time matters for the commands that never build a model: most specs use
+    the core layers only, so a family module (recurrent layers, attention, ...) is
+    imported when one of its names is first looked up, and installed plugins are read
+    when a name is neither a loaded op nor a family's. Listing every op loads them all.
+    """
 
     def __init__(self) -> None:
         self._ops: dict[str, OpDef] = {}
         self._names: dict[str, OpDef] = {}
+        #: op name or alias -> the module that registers it, until that is imported
+        self._lazy: dict[str, str] = {}
+        #: reads installed plugins (once), see :func:`load_plugins`
+        self._plugin_loader: Callable[[], None] | None = None
 
     def add(self, op: OpDef) -> OpDef:
         for name in (op.name, *op.aliases):
@@ -223,22 +233,60 @@ class Registry:
         self._ops[op.name] = op
         return op
 
+    def defer(self, module: str, names: Sequence[str], plugins: Callable[[], None]) -> None:
+        """Register ``names`` (aliases included) as defined by ``module``, imported on use;
+        ``plugins`` reads the installed plugins when a name is not found otherwise."""
+        for name in names:
+            self._lazy[name] = module
+        self._plugin_loader = plugins
+
     def get(self, name: str) -> OpDef | None:
+        op = self._names.get(name)
+        if op is not None:
+            return op
+        module = self._lazy.get(name) if isinstance(name, str) else None
+        if module is not None:
+            self._import(module)
+        else:
+            self.read_plugins()
         return self._names.get(name)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._names
+        return isinstance(name, str) and self.get(name) is not None
 
     def names(self) -> list[str]:
         """Every spelling a spec may use (canonical names and aliases)."""
+        self.load_all()
         return sorted(self._names)
 
     def ops(self) -> list[OpDef]:
+        self.load_all()
         return list(self._ops.values())
+
+    def load_all(self) -> None:
+        """Import every op family and read the plugins."""
+        for module in sorted(set(self._lazy.values())):
+            self._import(module)
+        self.read_plugins()
+
+    def _import(self, module: str) -> None:
+        import importlib
+
+        importlib.import_module(module)
+        for name in [n for n, m in self._lazy.items() if m == module]:
+            if name not in self._names:
+                raise RuntimeError(f"{module} does not define the op `{name}` it is listed for")
+            del self._lazy[name]
+
+    def read_plugins(self) -> None:
+        """Read the installed plugins, once."""
+        loader, self._plugin_loader = self._plugin_loader, None
+        if loader is not None:
+            loader()
 
     def by_keras_type(self, cls: type) -> OpDef | None:
         """The op whose Keras class is exactly ``cls`` (a subclass is another layer)."""
-        for op in self._ops.values():
+        for op in self.ops():
             if op.keras_class == cls.__name__ and op.keras_type() is cls:
                 return op
         return None
