@@ -246,6 +246,40 @@ ATTRIBUTES.update(
         **dict.fromkeys(["x", "y"], st.sampled_from([3.0, 1 / 6, 2, -1.5])),
     }
 )
+CONSTRAINTS = st.sampled_from(
+    [
+        "non_neg",
+        "max_norm",
+        {"class": "unit_norm", "axis": 0},
+        {"class": "max_norm", "max_value": 3},
+    ]
+)
+ATTRIBUTES.update(
+    {
+        **dict.fromkeys(
+            [
+                f"{weight}_constraint"
+                for weight in (
+                    "kernel",
+                    "bias",
+                    "depthwise",
+                    "pointwise",
+                    "beta",
+                    "gamma",
+                    "alpha",
+                    "recurrent",
+                    "embeddings",
+                )
+            ],
+            CONSTRAINTS,
+        ),  # fmt: skip
+        **dict.fromkeys(["depthwise_regularizer", "pointwise_regularizer"], REGULARIZERS),
+        **dict.fromkeys(
+            ["moving_mean_initializer", "moving_variance_initializer"],
+            st.sampled_from(typing.get_args(InitializerName)),
+        ),
+    }
+)
 # initializers with arguments, now and then
 for _key in [k for k in ATTRIBUTES if k.endswith("_initializer")]:
     ATTRIBUTES[_key] = _mostly(

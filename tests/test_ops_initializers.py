@@ -106,8 +106,8 @@ def test_initializer_with_arguments_matches_keras(ops_folder, where):
         ({"class": "variance_scaling", "mode": "fan"}, "'fan_in', 'fan_out' or 'fan_avg'"),
         ({"class": "random_normal", "stddev": -1.0}, "greater than 0"),
         ({"class": "he_normal", "seed": 2**32}, "less than or equal to 4294967295"),
-        ({"class": "magic"}, "`magic` is not an initializer with arguments"),
-        ({"scale": 2.0}, "needs `class`"),
+        ({"class": "magic"}, "`magic` is not one of the initializers with arguments"),
+        ({"scale": 2.0}, "a mapping gives the initializer's `class`"),
         ({"class": "orthogonal"}, "`orthogonal` cannot fill this weight"),
     ],
 )
@@ -118,3 +118,63 @@ def test_initializer_errors_are_located(ops_folder, init, message):
         load(ops_folder, doc)
     assert message in info.value.message, info.value.message
     assert info.value.loc is not None and info.value.path == "layers[0]"
+
+
+#: spec constraint -> the Keras constraint built by hand
+CONSTRAINTS = [
+    ("non_neg", keras.constraints.NonNeg()),
+    ("max_norm", keras.constraints.MaxNorm()),
+    (
+        {"class": "max_norm", "max_value": 3.0, "axis": [0, 1]},
+        keras.constraints.MaxNorm(3.0, [0, 1]),
+    ),
+    ({"class": "unit_norm", "axis": 1}, keras.constraints.UnitNorm(1)),
+    (
+        {"class": "min_max_norm", "min_value": 0.5, "max_value": 2.0, "rate": 0.5},
+        keras.constraints.MinMaxNorm(0.5, 2.0, 0.5),
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec_constraint", "keras_constraint"), CONSTRAINTS)
+@pytest.mark.parametrize(
+    ("op", "attrs", "shape", "cls", "weights"),
+    [
+        ("dense", {"units": 3}, [4], keras.layers.Dense, ("kernel", "bias")),
+        ("conv2d", {"filters": 2, "kernel_size": 1}, [2, 2, 3], keras.layers.Conv2D, ("kernel",)),
+        ("batch_normalization", {}, [2, 3], keras.layers.BatchNormalization, ("beta", "gamma")),
+        ("lstm", {"units": 2}, [3, 2], keras.layers.LSTM, ("recurrent",)),
+        (
+            "embedding",
+            {"input_dim": 5, "output_dim": 2},
+            [3],
+            keras.layers.Embedding,
+            ("embeddings",),
+        ),
+        (
+            "depthwise_conv2d",
+            {"kernel_size": 1},
+            [2, 2, 3],
+            keras.layers.DepthwiseConv2D,
+            ("depthwise",),
+        ),
+    ],
+)
+def test_constraints_match_keras(
+    ops_folder, spec_constraint, keras_constraint, op, attrs, shape, cls, weights
+):
+    given = {f"{w}_constraint": spec_constraint for w in weights}
+    kwargs = {f"{w}_constraint": keras_constraint for w in weights}
+    args = {k: v for k, v in attrs.items()}
+    doc = {"archspec": 1, "name": "t", "input": shape, "layers": [{op: {**args, **given}}]}
+    check_layer(ops_folder, doc, lambda: cls(**args, **kwargs), [shape])
+
+
+def test_constraint_errors_are_located(ops_folder):
+    doc = {
+        "archspec": 1, "name": "t", "input": [4],
+        "layers": [{"dense": {"units": 2, "kernel_constraint": {"class": "max_norm", "max": 2}}}],
+    }  # fmt: skip
+    with pytest.raises(SpecError) as info:
+        load(ops_folder, doc)
+    assert "attribute `kernel_constraint` has no argument `max`" in info.value.message

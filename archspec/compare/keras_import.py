@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from archspec.errors import SpecError, printable
 from archspec.ir.graph import Graph, Node, Source
-from archspec.ops import REGISTRY, initializers
+from archspec.ops import REGISTRY, constraints, initializers
 from archspec.ops.wiring import SINGLE, CallError, MergeWiring, Wiring
 
 #: how a nested model of several inputs is called: with the list of their tensors
@@ -332,6 +332,8 @@ def _from_keras(key: str, value: Any) -> Any:
     """A Keras config value in the form the attribute models take."""
     if key.endswith("_initializer") and isinstance(value, dict):
         return initializers.from_keras(value)
+    if key.endswith("_constraint") and isinstance(value, dict):
+        return constraints.from_keras(value)
     if key.endswith("_regularizer") and isinstance(value, dict):
         return dict(value.get("config", {}))
     return value

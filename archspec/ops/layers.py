@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from archspec.ops import costs, shapes
+from archspec.ops.constraints import Constraint
 from archspec.ops.initializers import with_arguments
 from archspec.ops.registry import REGISTRY, REGULARIZER_NAMES, Attrs, OpDef
 
@@ -230,6 +231,7 @@ class _WindowAttrs(Attrs):
     use_bias: StrictBool = _f("Whether the layer adds a bias.", default=True)
     bias_initializer: BiasInitializer = _f("Initializer of the bias.", default="zeros")
     bias_regularizer: Regularizer | None = _f("Penalty on the bias.", default=None)
+    bias_constraint: Constraint | None = _f("Constraint on the bias.", default=None)
 
     @field_validator("kernel_size", "dilation_rate")
     @classmethod
@@ -296,6 +298,7 @@ class _KernelAttrs(_WindowAttrs):
         "Penalty on the kernel: `l1`, `l2`, `l1_l2` or factors such as `{l2: 1.0e-4}`.",
         default=None,
     )
+    kernel_constraint: Constraint | None = _f("Constraint on the kernel.", default=None)
 
 
 class ConvAttrs(_KernelAttrs):
@@ -364,6 +367,14 @@ class SeparableConvAttrs(_DepthwiseWindowAttrs):
     pointwise_initializer: KernelInitializer = _f(
         "Initializer of the pointwise kernel.", default="glorot_uniform"
     )
+    depthwise_regularizer: Regularizer | None = _f("Penalty on the depthwise kernel.", default=None)
+    pointwise_regularizer: Regularizer | None = _f("Penalty on the pointwise kernel.", default=None)
+    depthwise_constraint: Constraint | None = _f(
+        "Constraint on the depthwise kernel.", default=None
+    )
+    pointwise_constraint: Constraint | None = _f(
+        "Constraint on the pointwise kernel.", default=None
+    )
 
 
 class DepthwiseConvAttrs(_DepthwiseWindowAttrs):
@@ -371,6 +382,8 @@ class DepthwiseConvAttrs(_DepthwiseWindowAttrs):
     depthwise_initializer: KernelInitializer = _f(
         "Initializer of the kernel.", default="glorot_uniform"
     )
+    depthwise_regularizer: Regularizer | None = _f("Penalty on the kernel.", default=None)
+    depthwise_constraint: Constraint | None = _f("Constraint on the kernel.", default=None)
 
 
 _W = TypeVar("_W", bound=_WindowAttrs)
@@ -432,6 +445,8 @@ class DenseAttrs(Attrs):
         default=None,
     )
     bias_regularizer: Regularizer | None = _f("Penalty on the bias.", default=None)
+    kernel_constraint: Constraint | None = _f("Constraint on the kernel.", default=None)
+    bias_constraint: Constraint | None = _f("Constraint on the bias.", default=None)
 
 
 def _axis_canonical(attrs: Attrs, input_rank: int | None) -> dict[str, object]:
@@ -440,6 +455,10 @@ def _axis_canonical(attrs: Attrs, input_rank: int | None) -> dict[str, object]:
     if input_rank is not None and isinstance(axis, int) and axis < 0:
         out["axis"] = axis + input_rank + 1  # Keras counts the batch axis
     return out
+
+
+GammaInitializer = _f("Initializer of the scale (gamma).", default="ones")
+BetaInitializer = _f("Initializer of the offset (beta).", default="zeros")
 
 
 class BatchNormAttrs(Attrs):
@@ -452,6 +471,18 @@ class BatchNormAttrs(Attrs):
     )
     center: StrictBool = _f("Whether to learn an offset (beta).", default=True)
     scale: StrictBool = _f("Whether to learn a scale (gamma).", default=True)
+    beta_initializer: BiasInitializer = BetaInitializer
+    gamma_initializer: BiasInitializer = GammaInitializer
+    moving_mean_initializer: BiasInitializer = _f(
+        "Initializer of the moving mean.", default="zeros"
+    )
+    moving_variance_initializer: BiasInitializer = _f(
+        "Initializer of the moving variance.", default="ones"
+    )
+    beta_regularizer: Regularizer | None = _f("Penalty on the offset.", default=None)
+    gamma_regularizer: Regularizer | None = _f("Penalty on the scale.", default=None)
+    beta_constraint: Constraint | None = _f("Constraint on the offset.", default=None)
+    gamma_constraint: Constraint | None = _f("Constraint on the scale.", default=None)
 
     canonical = _axis_canonical
 
@@ -674,10 +705,6 @@ class AxesAttrs(Attrs):
     canonical = _axes_canonical("axis")
 
 
-GammaInitializer = _f("Initializer of the scale (gamma).", default="ones")
-BetaInitializer = _f("Initializer of the offset (beta).", default="zeros")
-
-
 class LayerNormAttrs(AxesAttrs):
     axis: Axes = _f("Axis or axes normalised over (-1: the last).", default=-1)
     epsilon: Annotated[Float, Field(gt=0)] = _f(
@@ -693,6 +720,8 @@ class LayerNormAttrs(AxesAttrs):
     gamma_initializer: BiasInitializer = GammaInitializer
     beta_regularizer: Regularizer | None = _f("Penalty on the offset.", default=None)
     gamma_regularizer: Regularizer | None = _f("Penalty on the scale.", default=None)
+    beta_constraint: Constraint | None = _f("Constraint on the offset.", default=None)
+    gamma_constraint: Constraint | None = _f("Constraint on the scale.", default=None)
 
 
 class GroupNormAttrs(Attrs):
@@ -709,6 +738,8 @@ class GroupNormAttrs(Attrs):
     gamma_initializer: BiasInitializer = GammaInitializer
     beta_regularizer: Regularizer | None = _f("Penalty on the offset.", default=None)
     gamma_regularizer: Regularizer | None = _f("Penalty on the scale.", default=None)
+    beta_constraint: Constraint | None = _f("Constraint on the offset.", default=None)
+    gamma_constraint: Constraint | None = _f("Constraint on the scale.", default=None)
 
     canonical = _axis_canonical
 
@@ -724,6 +755,7 @@ class ELUAttrs(Attrs):
 class PReLUAttrs(Attrs):
     alpha_initializer: BiasInitializer = _f("Initializer of the slopes.", default="zeros")
     alpha_regularizer: Regularizer | None = _f("Penalty on the slopes.", default=None)
+    alpha_constraint: Constraint | None = _f("Constraint on the slopes.", default=None)
     shared_axes: PosInt | Annotated[list[PosInt], Field(min_length=1)] | None = _f(
         "Axes (from 1, after the batch) along which one slope is shared, e.g. `[1, 2]` "
         "for one slope per channel of an image.",

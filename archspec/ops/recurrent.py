@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, StrictBool
 
 from archspec.ops import shapes
+from archspec.ops.constraints import Constraint
 from archspec.ops.costs import Weight
 from archspec.ops.layers import (
     MAX_SEED,
@@ -103,6 +104,11 @@ class _RecurrentAttrs(Attrs):
     )
     recurrent_regularizer: Regularizer | None = _f("Penalty on the recurrent kernel.", default=None)
     bias_regularizer: Regularizer | None = _f("Penalty on the bias.", default=None)
+    kernel_constraint: Constraint | None = _f("Constraint on the input kernel.", default=None)
+    recurrent_constraint: Constraint | None = _f(
+        "Constraint on the recurrent kernel.", default=None
+    )
+    bias_constraint: Constraint | None = _f("Constraint on the bias.", default=None)
     dropout: Rate = _f("Fraction of the inputs dropped in training.", default=0.0)
     recurrent_dropout: Rate = _f(
         "Fraction of the recurrent state dropped in training.", default=0.0
@@ -198,6 +204,9 @@ class EmbeddingAttrs(Attrs):
     )
     embeddings_regularizer: Regularizer | None = _f(
         "Penalty on the embedding matrix.", default=None
+    )
+    embeddings_constraint: Constraint | None = _f(
+        "Constraint on the embedding matrix.", default=None
     )
     mask_zero: StrictBool = _f(
         "Treat index 0 as padding: layers after it that take a mask (recurrent layers, "

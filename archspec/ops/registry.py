@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from archspec.errors import SpecError
-from archspec.ops import costs, initializers
+from archspec.ops import constraints, costs, initializers
 from archspec.ops.shapes import Shape, ShapeError, fmt
 from archspec.ops.wiring import MERGE, SINGLE, Wiring
 
@@ -58,6 +58,8 @@ class Attrs(BaseModel):
                 value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
             elif key.endswith("_initializer"):
                 value = initializers.canonical(getattr(self, key))
+            elif key.endswith("_constraint") and value is not None:
+                value = constraints.canonical(getattr(self, key))
             elif key.endswith("_regularizer") and value is not None:
                 value = _regularizer_canonical(value)
             elif key == "activation" and value is None:
