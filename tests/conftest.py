@@ -38,6 +38,9 @@ def assert_equivalent(compiled, reference, *, graph=None, atol: float = 1e-5, ba
         emitted = diff(graph, compiled_ir)
         assert emitted.identical and emitted.alignment == "names", emitted.changes[:20]
     result = diff(compiled_ir, reference_ir)
+    if not result.identical and result.alignment == "names":
+        # a reference with Keras's automatic names may share some names by chance
+        result = diff(compiled_ir, reference_ir, align_by="structure")
     assert result.identical, "\n".join(str(c) for c in result.changes[:20])
 
     ours, theirs = analyse(compiled_ir).totals, analyse(reference_ir).totals

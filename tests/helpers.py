@@ -28,3 +28,14 @@ def spec_error(path: Path, **overrides) -> SpecError:
 
 def names(path: Path, **overrides) -> list[str]:
     return list(archspec.load(path, **overrides).graph().nodes)
+
+
+def weight_names(layer, expected: list[str]) -> list[str]:
+    """The layer's weight names as the registry's rules name them: the end of each
+    weight's path that matches the rule's name (`query/kernel` for attention's query
+    kernel, `kernel` for a convolution's), so sublayers are told apart where it matters."""
+    names = []
+    for weight, name in zip(layer.weights, [*expected, *[""] * len(layer.weights)], strict=False):
+        path = weight.path
+        names.append(name if path == name or path.endswith("/" + name) else path)
+    return names

@@ -45,6 +45,7 @@ from archspec.ops.layers import (
     ActivationName,
     InitializerName,
 )
+from tests.helpers import weight_names
 
 #: a longer search, when asked for, draws new examples on every run
 EXAMPLES = int(os.environ.get("ARCHSPEC_FUZZ_EXAMPLES", "0")) or 600
@@ -195,6 +196,40 @@ OP_ATTRIBUTES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
         lambda op: {op: {"units": 2, "return_sequences": True}}
     ),
     ("bidirectional", "merge_mode"): st.sampled_from(["concat", "sum", "mul", "ave", None]),
+    # attention: self-attention on the step before; named nodes are never drawn
+    **dict.fromkeys(
+        [
+            (op, key)
+            for op in ("multi_head_attention", "attention")
+            for key in ("query", "value", "key")
+        ],
+        st.none(),
+    ),
+    ("multi_head_attention", "num_heads"): st.integers(1, 4),
+    ("multi_head_attention", "key_dim"): SMALL,
+    ("multi_head_attention", "value_dim"): st.none() | SMALL,
+    ("multi_head_attention", "output_shape"): st.none() | SMALL,
+    ("multi_head_attention", "attention_axes"): st.none() | st.sampled_from([[1], 1, [1, 2]]),
+    ("multi_head_attention", "sliding_window"): st.none() | st.sampled_from([1, 2]),
+    ("multi_head_attention", "use_gate"): st.booleans(),
+    ("multi_head_attention", "flash_attention"): st.none() | st.booleans(),
+    ("multi_head_attention", "dropout"): st.sampled_from([0.0, 0.1]),
+    ("attention", "dropout"): st.sampled_from([0.0, 0.1]),
+    **dict.fromkeys(
+        [("multi_head_attention", "use_causal_mask"), ("attention", "use_causal_mask")],
+        st.booleans(),
+    ),
+    **dict.fromkeys(
+        [
+            ("multi_head_attention", "return_attention_scores"),
+            ("attention", "return_attention_scores"),
+        ],
+        st.booleans(),
+    ),
+    ("attention", "use_scale"): st.booleans(),
+    ("attention", "score_mode"): st.sampled_from(["dot", "concat"]),
+    ("dot", "axes"): st.sampled_from([-1, 1, [1, 1], [2, 1]]),
+    ("dot", "normalize"): st.booleans(),
     ("bidirectional", "backward_layer"): st.none()
     | st.sampled_from(
         [
@@ -306,7 +341,7 @@ SEQUENCE_OPS = [
     "spatial_dropout1d", "cropping1d", "zero_padding1d", "up_sampling1d", "max_pooling1d",
     "average_pooling1d", "global_average_pooling1d", "global_max_pooling1d", "conv1d",
     "conv1d_transpose", "separable_conv1d", "depthwise_conv1d", "simple_rnn", "lstm", "gru",
-    "time_distributed", "bidirectional",
+    "time_distributed", "bidirectional", "multi_head_attention", "attention",
 ]  # fmt: skip
 VOLUME_OPS = [
     "spatial_dropout3d", "cropping3d", "zero_padding3d", "up_sampling3d", "max_pooling3d",
@@ -325,7 +360,7 @@ ANY_RANK_OPS = [
 RESHAPE_OPS = ["reshape", "embedding", "ops.mean", "ops.sum", "ops.max"]
 MERGE_OPS = [
     "add", "multiply", "concatenate", "subtract", "average", "maximum", "minimum",
-    "scaled_residual",
+    "scaled_residual", "dot",
 ]  # fmt: skip
 #: recurrent ops: the rank after them depends on `return_sequences`
 RECURRENT_RANKS = {"simple_rnn": 1, "lstm": 1, "gru": 1, "conv_lstm2d": 3}
@@ -528,8 +563,11 @@ def _check_layers(graph, model) -> None:
         op = REGISTRY.get(node.op)
         inputs = [graph.nodes[i].shape for i in node.inputs]
         expected = [(w.name, w.shape) for w in op.weights(node.attrs, inputs, node.shape)]
-        built = [(w.path.rsplit("/", 1)[-1], tuple(w.shape)) for w in getattr(layer, "weights", [])]
-        assert built == expected, node.name
+        weights = getattr(layer, "weights", [])
+        names = weight_names(layer, [name for name, _ in expected]) if weights else []
+        assert list(zip(names, [tuple(w.shape) for w in weights], strict=True)) == expected, (
+            node.name
+        )
 
 
 def _check_runs(model, shapes: list[list[int]], static: tuple) -> None:

@@ -168,15 +168,15 @@ def _file(tmp_path, data):
 
 
 def test_layers_archspec_cannot_read(tmp_path):
-    inputs = keras.Input((4, 3))
-    lstm = keras.Model(inputs, layers.LSTM(2, name="lstm")(inputs))
+    inputs = keras.Input((4, 4, 3))
+    flip = keras.Model(inputs, layers.RandomFlip(name="flip")(inputs))
     flat = keras.Input((4,))
     lam = keras.Model(flat, layers.Lambda(lambda t: t * 2, name="double")(flat))
-    ops = keras.Model(flat, layers.Dense(2, name="d")(flat) + 1.0)
+    ops = keras.Model(flat, keras.ops.sin(layers.Dense(2, name="d")(flat)))
     for model, message in [
-        (lstm, "layer `lstm` is a LSTM, which archspec has no op for"),
+        (flip, "layer `flip` is a RandomFlip, which archspec has no op for"),
         (lam, "layer `double` is a Lambda, which archspec has no op for"),
-        (ops, "is a keras.src.ops.numpy.Add, which archspec has no op for"),
+        (ops, "is a keras.src.ops.numpy.Sin, which archspec has no op for"),
     ]:
         path = tmp_path / f"{model.layers[-1].name}.keras"
         model.save(path)

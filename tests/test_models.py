@@ -65,6 +65,10 @@ CASES = {
     "examples/naive_inception": (_seed("naive_inception"), 6_272),
     "examples/inception_modules": (_seed("inception_modules"), 513_120),
     "examples/residual_module": (_seed("residual_module"), 38_976),
+    # today's nets: sequences, attention, an encoder-decoder with skips
+    "examples/text_classifier": (_hand_written("modern", "text_classifier"), 2_786_370),
+    "examples/transformer_encoder": (_hand_written("modern", "transformer_encoder"), 266_506),
+    "examples/unet_small": (_hand_written("modern", "unet_small"), 118_338),
 }
 
 

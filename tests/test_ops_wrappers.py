@@ -471,7 +471,7 @@ def test_a_frozen_wrapper_imports_frozen(tmp_path):
     ("inner", "message"),
     [
         (lambda: layers.Lambda(lambda t: t), "wraps a `keras.layers.Lambda`, which archspec has"),
-        (lambda: layers.Dense(3, kernel_constraint="non_neg"), "cannot express: `layer`"),
+        (lambda: layers.Dense(3, activity_regularizer="l2"), "cannot express: `layer`"),
     ],
 )
 def test_the_importer_refuses_a_wrapped_layer_it_cannot_express(inner, message):

@@ -114,14 +114,20 @@ def canonical_order(graph: Graph) -> list[str]:
     return order
 
 
-def align(a: Graph, b: Graph) -> tuple[str, list[tuple[str, str]]]:
-    """Pairs of layers (a name, b name), by name or by structure, and which was used."""
+def align(a: Graph, b: Graph, by: str | None = None) -> tuple[str, list[tuple[str, str]]]:
+    """Pairs of layers (a name, b name), by name or by structure, and which was used.
+
+    ``by`` forces ``"names"`` or ``"structure"``; by default names are used when the
+    graphs mostly share them.
+    """
     layers_a = [n for n, node in a.nodes.items() if node.op != "input"]
     layers_b = [n for n, node in b.nodes.items() if node.op != "input"]
     inputs = list(zip(a.inputs, b.inputs, strict=False))
     shared = set(layers_a) & set(layers_b)
     # measured against the smaller graph: ResNet-50 shares all its names with ResNet-152
     by_name = len(shared) >= NAME_ALIGNMENT_THRESHOLD * max(min(len(layers_a), len(layers_b)), 1)
+    if by is not None:
+        by_name = by == "names"
     if not by_name:
         shared = set()
     pairs = inputs + [(n, n) for n in layers_a if n in shared]
@@ -293,9 +299,19 @@ def _stage_figures(
 
 
 @gc_paused()  # tens of thousands of small, acyclic objects
-def diff(a: Graph, b: Graph, *, a_label: str | None = None, b_label: str | None = None) -> Diff:
-    """Every difference between ``a`` and ``b``, with totals and per-stage figures."""
-    mode, pairs = align(a, b)
+def diff(
+    a: Graph,
+    b: Graph,
+    *,
+    a_label: str | None = None,
+    b_label: str | None = None,
+    align_by: str | None = None,
+) -> Diff:
+    """Every difference between ``a`` and ``b``, with totals and per-stage figures.
+
+    ``align_by`` (``"names"`` or ``"structure"``) forces how layers are paired.
+    """
+    mode, pairs = align(a, b, align_by)
     to_b = dict(pairs)
     to_a = {nb: na for na, nb in pairs}
     changes: list[Change] = []

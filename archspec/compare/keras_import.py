@@ -239,7 +239,12 @@ def _layer_node(
             f"layer `{name}` ({cls}) uses settings archspec cannot express: "
             + ", ".join(f"`{printable(str(k))}`" for k in keys)
         )
-    inputs = [name_of(t) for t in call.input_tensors]
+    # the nodes the attributes name, in call order: Keras lists keyword tensors by name
+    refs = [ref for _, ref in op.wires.refs(attrs)]
+    if refs and all(ref is not None for ref in refs):
+        inputs = [str(ref) for ref in refs]
+    else:
+        inputs = [name_of(t) for t in call.input_tensors]
     shape = tuple(call.outputs[0].shape[1:])
     where = Source(None, f"{_name(model)}:{name}")
     return Node(

@@ -175,6 +175,12 @@ def _ops() -> set[tuple[str, str]]:
     return {(op.keras_module, op.keras_class) for op in REGISTRY.ops()}
 
 
+def _plugin_ops() -> set[tuple[str, str]]:
+    """(module, class) of the ops whose class lives outside Keras: an installed plugin's
+    class is saved under the name it registered with Keras (``package>Class``)."""
+    return {(m, c) for m, c in _ops() if m.split(".")[0] != "keras"}
+
+
 def _check_object(obj: dict[str, Any], where: str) -> None:
     cls, module = obj.get("class_name"), obj.get("module")
     shown = printable(f"{module}.{cls}" if module else str(cls))
@@ -191,7 +197,7 @@ def _check_object(obj: dict[str, Any], where: str) -> None:
             file=where,
         )
     registered = obj.get("registered_name")
-    if registered is not None and registered != cls and (module, cls) not in _ops():
+    if registered is not None and registered != cls and (module, cls) not in _plugin_ops():
         raise SpecError(
             f"the model config refers to the registered custom object "
             f"`{printable(str(registered))}`, which archspec does not load",

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import Any, get_args
 
 from archspec.ops import REGISTRY, OpDef
-from archspec.spec.models import IDENT, BlockLibrary, Spec
+from archspec.spec.models import CALLEE, IDENT, BlockLibrary, DtypePolicy, Spec
 
 SCHEMA_ID = "https://archspec.dev/schemas/archspec.schema.json"
 EXPR = {"$ref": "#/$defs/Expr"}
@@ -32,6 +32,14 @@ STEP_KEY_PROPS: dict[str, Any] = {
     "repeat": {
         "anyOf": [{"type": "integer", "minimum": 1}, EXPR],
         "description": "Apply the step this many times in sequence (`index` counts from 1).",
+    },
+    "trainable": {
+        "anyOf": [{"type": "boolean"}, EXPR],
+        "description": "`false` freezes the layer, or every layer of the block called.",
+    },
+    "dtype": {
+        "anyOf": [{"enum": list(get_args(DtypePolicy))}, EXPR],
+        "description": "Keras dtype policy of the layer, or of every layer of the block called.",
     },
 }
 
@@ -75,7 +83,7 @@ def _step_schema() -> dict[str, Any]:
     forms: list[dict[str, Any]] = [
         {
             "type": "string",
-            "pattern": IDENT.pattern,
+            "pattern": CALLEE.pattern,
             "description": "An op or block called without arguments, e.g. `flatten`.",
         }
     ]
@@ -118,7 +126,8 @@ def _step_schema() -> dict[str, Any]:
     )
     return {
         "description": "One step of a sequence: `op`, `{op: {attributes}}`, `{block: {args}}` "
-        "or `{stages: {...}}`; `name`, `if` and `repeat` may stand inside or beside the call.",
+        "or `{stages: {...}}`; `name`, `if`, `repeat`, `trainable` and `dtype` may stand inside or "
+        "beside the call.",
         "anyOf": forms,
     }
 
