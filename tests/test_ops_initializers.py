@@ -101,7 +101,7 @@ def test_initializer_with_arguments_matches_keras(ops_folder, where):
     [
         (
             {"class": "variance_scaling", "scal": 2.0},
-            "attribute `kernel_initializer` has no argument `scal`",
+            "`variance_scaling` has no argument `scal` (its arguments: `seed`, `scale`",
         ),
         ({"class": "variance_scaling", "mode": "fan"}, "'fan_in', 'fan_out' or 'fan_avg'"),
         ({"class": "random_normal", "stddev": -1.0}, "greater than 0"),
@@ -177,4 +177,7 @@ def test_constraint_errors_are_located(ops_folder):
     }  # fmt: skip
     with pytest.raises(SpecError) as info:
         load(ops_folder, doc)
-    assert "attribute `kernel_constraint` has no argument `max`" in info.value.message
+    assert (
+        "`max_norm` has no argument `max` (its arguments: `max_value`, `axis`)"
+        in info.value.message
+    )

@@ -16,6 +16,7 @@ import json
 from typing import Any, get_args
 
 from archspec.ops import REGISTRY, OpDef
+from archspec.ops.keras_objects import CLASS_REF, json_definitions
 from archspec.spec.models import CALLEE, IDENT, BlockLibrary, DtypePolicy, Spec
 
 SCHEMA_ID = "https://archspec.dev/schemas/archspec.schema.json"
@@ -45,7 +46,10 @@ STEP_KEY_PROPS: dict[str, Any] = {
 
 
 def _strip_titles(schema: Any) -> Any:
+    """Without pydantic's titles; a catalogue class (an initializer, a constraint) by `$ref`."""
     if isinstance(schema, dict):
+        if CLASS_REF in schema:
+            return {"$ref": f"#/$defs/{schema[CLASS_REF]}"}
         return {k: _strip_titles(v) for k, v in schema.items() if k != "title"}
     if isinstance(schema, list):
         return [_strip_titles(v) for v in schema]
@@ -176,6 +180,7 @@ def build_schema() -> dict[str, Any]:
         "description": "An expression over parameters: `$filters`, `$4 * width`, `$depths[2]`.",
     }
     defs["Step"] = _step_schema()
+    defs.update(_strip_titles(json_definitions()))  # initializers and constraints by class
     defs["ParamDecl"] = _param_schema(defs["ParamDecl"])
     defs["Branch"] = _branch_schema(defs["Branch"])
     defs["OutputDef"] = _output_schema(defs["OutputDef"])
