@@ -658,13 +658,8 @@ class Expander:
         self, exc: ValidationError, op: OpDef, where: Source, locs: Mapping[str, Loc | None]
     ) -> SpecError:
         err = first_error(exc)
-        keys = [k for k in err["loc"] if isinstance(k, str)]
-        attr = keys[0] if keys else None
+        attr = next((k for k in err["loc"] if isinstance(k, str)), None)
         loc = locs.get(attr) if attr else None
-        if err["type"] == "extra_forbidden" and len(keys) > 1:  # inside a mapping value
-            return where.error(
-                f"`{op.name}` attribute `{attr}` has no argument `{keys[-1]}`", loc=loc
-            )
         if err["type"] == "extra_forbidden":
             fields = list(op.attrs.model_fields)
             hint = did_you_mean(str(attr), fields) or "its attributes: " + ", ".join(
