@@ -23,6 +23,7 @@ from archspec.loader.document import first_error
 from archspec.loader.yaml_source import PosDict, locate
 from archspec.ops import REGISTRY, Attrs, OpDef
 from archspec.ops.shapes import ShapeError, fmt
+from archspec.ops.wiring import SINGLE
 from archspec.spec.expr import ExprError, resolve_deep
 from archspec.spec.models import (
     STEP_KEYS,
@@ -593,6 +594,24 @@ class Expander:
                 f"`{op.name}` takes a mapping of attributes, e.g. `{op.name}: {{...}}`"
             )
         model = self._validated(op, given, where)
+        inputs = [x] if op.wiring is SINGLE else self._op_inputs(op, model, x, frame, given, where)
+        scope = frame.scope
+        local = self._name(step.name, frame.names, where)
+        default = op.node_name
+        name = scope.full(scope.local(local if local is not None else default, local is not None))
+        shape = self._shape(op, model, inputs, where)
+        return self._add(Node(name, op.name, model, inputs, where, scope.prefix, shape))
+
+    def _op_inputs(
+        self,
+        op: OpDef,
+        model: Attrs,
+        x: str,
+        frame: _Frame,
+        given: Mapping[str, tuple[Any, Loc | None]],
+        where: Source,
+    ) -> list[str]:
+        """The nodes an op's attributes name (merges, attention, operands), in call order."""
         inputs = []
         for attr, ref in op.wires.refs(model):
             if ref is None:
@@ -606,12 +625,7 @@ class Expander:
                     given[attr][1] if attr in given else None,
                 )
             inputs.append(frame.refs[ref])
-        scope = frame.scope
-        local = self._name(step.name, frame.names, where)
-        default = op.node_name
-        name = scope.full(scope.local(local if local is not None else default, local is not None))
-        shape = self._shape(op, model, inputs, where)
-        return self._add(Node(name, op.name, model, inputs, where, scope.prefix, shape))
+        return inputs
 
     def _validated(
         self, op: OpDef, given: Mapping[str, tuple[Any, Loc | None]], where: Source
@@ -980,7 +994,8 @@ class Expander:
         if len(self.graph.nodes) >= self.node_limit:
             raise NodeLimitError(f"the model expands to more than {self.node_limit:,} layers")
         settings = self._settings[-1]
-        if node.op != "input" and REGISTRY.get(node.op).layer:  # type: ignore[union-attr]
+        # a keras.ops operation has no weights, so no `trainable` and no `dtype`
+        if settings != _DEFAULT and node.op != "input" and REGISTRY[node.op].layer:
             node.trainable = settings.trainable
             node.dtype = _policy(settings.dtype)
         self.graph.nodes[node.name] = node
@@ -1000,6 +1015,10 @@ class _Settings:
         return _Settings(
             self.trainable and trainable is not False, self.dtype if dtype is None else dtype
         )
+
+
+#: the settings of a layer no step changes
+_DEFAULT = _Settings()
 
 
 def _policy(dtype: str | None) -> str | None:

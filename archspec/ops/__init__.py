@@ -24,6 +24,11 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "ops.max",
     ),
     "archspec.ops.attention": ("multi_head_attention", "mha", "attention", "dot"),
+    "archspec.ops.convolutions": (
+        "conv1d", "conv3d", "conv1d_transpose", "deconv1d", "conv2d_transpose", "deconv2d",
+        "conv3d_transpose", "deconv3d", "separable_conv1d", "sep_conv1d", "depthwise_conv1d",
+        "dw_conv1d",
+    ),
     "archspec.ops.preprocessing": (
         "rescaling", "rescale", "normalization", "resizing", "resize", "center_crop",
     ),

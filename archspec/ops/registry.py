@@ -115,6 +115,8 @@ class OpDef:
     build: Callable[..., Any] | None = None
     #: False for a keras.ops operation: no weights, so no `trainable` and no `dtype`
     layer: bool = True
+    #: the name a node of this op gets when the spec names none (`ops.add`: `add`)
+    node_name: str = field(init=False)
     #: the weight tensors Keras creates, from attributes, input and output shapes
     weights: Callable[..., list[costs.Weight]] = costs.no_weights
     #: multiply-accumulates from attributes, input and output shapes (None: unknown)
@@ -125,17 +127,13 @@ class OpDef:
             object.__setattr__(self, "wiring", MERGE if self.merge else SINGLE)
         taken = frozenset(self.wires.attributes)
         object.__setattr__(self, "internal", self.internal | taken)
+        object.__setattr__(self, "node_name", self.name.rpartition(".")[2])
 
     @property
     def wires(self) -> Wiring:
         """How the op takes its input nodes (never None after construction)."""
         assert self.wiring is not None
         return self.wiring
-
-    @property
-    def node_name(self) -> str:
-        """The name a node of this op gets when the spec names none (`ops.add`: `add`)."""
-        return self.name.rpartition(".")[2]
 
     def keras_type(self) -> Any:
         """The Keras class (imports Keras)."""
@@ -252,6 +250,12 @@ class Registry:
         else:
             self.read_plugins()
         return self._names.get(name)
+
+    def __getitem__(self, name: str) -> OpDef:
+        op = self.get(name)
+        if op is None:
+            raise KeyError(name)
+        return op
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
