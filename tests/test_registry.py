@@ -228,3 +228,13 @@ def test_a_spec_of_core_layers_imports_no_other_family():
     for family in ("recurrent", "attention", "wrappers", "preprocessing", "arithmetic"):
         assert f"archspec.ops.{family}" not in loaded
     assert "archspec.ops.layers" in loaded
+
+
+def test_the_readme_op_table_names_every_op_and_alias():
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| op (aliases) | Keras layer | shorthand |") :]
+    table = table[: table.index("\n\n")]
+    missing = [n for n in REGISTRY.names() if f"`{n}`" not in table]
+    assert not missing, f"add these to the README's op table: {missing}"
