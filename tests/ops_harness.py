@@ -22,7 +22,7 @@ from typing import Any
 import keras
 import numpy as np
 import yaml
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import archspec
@@ -184,3 +184,23 @@ SETTINGS = settings(
     derandomize=DERANDOMIZE,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+
+
+def check_op(
+    folder: Path,
+    op: str,
+    case: tuple[st.SearchStrategy, st.SearchStrategy, Callable[[dict[str, Any]], Any]],
+    refuses: Callable[[dict[str, Any], list[int | None]], bool],
+) -> None:
+    """Run :func:`check_layer` on one-layer specs of ``op`` drawn from ``case``: (attribute
+    strategy, input shapes strategy, the Keras layer built by hand from the attributes).
+    ``refuses(attrs, shape)`` says when archspec refuses on purpose what Keras builds."""
+    attrs_strategy, shapes_strategy, hand = case
+
+    @SETTINGS
+    @given(attrs=attrs_strategy, shapes=shapes_strategy)
+    def check(attrs: dict[str, Any], shapes: list) -> None:
+        doc = {"archspec": 1, "name": "t", "input": shapes[0], "layers": [{op: attrs}]}
+        check_layer(folder, doc, lambda: hand(attrs), shapes, refuses(attrs, shapes[0]))
+
+    check()

@@ -32,6 +32,7 @@ from tests.ops_harness import (
     archspec_refuses,
     attrs_of,
     check_layer,
+    check_op,
     shape_of,
 )
 
@@ -281,16 +282,7 @@ MERGES = {
 
 @pytest.mark.parametrize("op", sorted(CASES))
 def test_layer_matches_keras(ops_folder, op):
-    attrs_strategy, shapes_strategy, hand = CASES[op]
-
-    @SETTINGS
-    @given(attrs=attrs_strategy, shapes=shapes_strategy)
-    def check(attrs, shapes):
-        doc = {"archspec": 1, "name": "t", "input": shapes[0], "layers": [{op: attrs}]}
-        stricter = archspec_refuses(attrs, shapes[0])
-        check_layer(ops_folder, doc, lambda: hand(attrs), shapes, stricter)
-
-    check()
+    check_op(ops_folder, op, CASES[op], archspec_refuses)
 
 
 @pytest.mark.parametrize("op", sorted(MERGES))

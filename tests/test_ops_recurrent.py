@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 from keras import layers
 
@@ -33,10 +32,9 @@ from tests.ops_harness import (
     NAMES_1D,
     REGULARIZER,
     SEEDS,
-    SETTINGS,
     UNKNOWN,
     attrs_of,
-    check_layer,
+    check_op,
     shape_of,
 )
 
@@ -169,16 +167,7 @@ def refused_on_purpose(op: str, attrs: dict[str, Any], shape: list[int | None]) 
 
 @pytest.mark.parametrize("op", sorted(CASES))
 def test_layer_matches_keras(ops_folder, op):
-    attrs_strategy, shapes_strategy, hand = CASES[op]
-
-    @SETTINGS
-    @given(attrs=attrs_strategy, shapes=shapes_strategy)
-    def check(attrs, shapes):
-        doc = {"archspec": 1, "name": "t", "input": shapes[0], "layers": [{op: attrs}]}
-        stricter = refused_on_purpose(op, attrs, shapes[0])
-        check_layer(ops_folder, doc, lambda: hand(attrs), shapes, stricter)
-
-    check()
+    check_op(ops_folder, op, CASES[op], lambda attrs, shape: refused_on_purpose(op, attrs, shape))
 
 
 def test_every_op_here_is_checked():
