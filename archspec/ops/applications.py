@@ -10,11 +10,11 @@ which emit the very classes keras.applications uses.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, StrictInt
 
-from archspec.ops import costs
+from archspec.ops import costs, shapes
 from archspec.ops.arithmetic import broadcast
 from archspec.ops.registry import REGISTRY, Attrs, OpDef
 from archspec.ops.shapes import Shape, ShapeError, fmt
@@ -69,10 +69,6 @@ def layer_scale_weights(attrs: LayerScaleAttrs, inputs: Sequence[Shape], output:
     return [costs.Weight("variable", (attrs.projection_dim,))]
 
 
-def _same(attrs: Any, inputs: Sequence[Shape]) -> Shape:
-    return inputs[0]
-
-
 def scaled_residual_shape(attrs: ScaledResidualAttrs, inputs: Sequence[Shape]) -> Shape:
     """The sum's shape: Keras traces ``x + y * scale``, broadcasting as its operators do."""
     return broadcast(attrs, inputs)
@@ -85,7 +81,7 @@ _OPS = [
         keras_module="keras.src.applications.convnext", weights=layer_scale_weights,
     ),
     OpDef(
-        "stochastic_depth", "StochasticDepth", StochasticDepthAttrs, _same,
+        "stochastic_depth", "StochasticDepth", StochasticDepthAttrs, shapes.same,
         "ConvNeXt's stochastic depth: drops a residual branch in training.",
         keras_module="keras.src.applications.convnext", shorthand="drop_path_rate",
     ),

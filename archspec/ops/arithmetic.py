@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
+from archspec.ops import shapes
 from archspec.ops.registry import REGISTRY, Attrs, OpDef
 from archspec.ops.shapes import Shape, ShapeError, feature_axes, fmt
 from archspec.ops.wiring import CallError, NameOf, Ref, Wiring, is_tensor
@@ -174,10 +175,6 @@ def reduced(attrs: ReduceAttrs, inputs: Sequence[Shape]) -> Shape:
     return tuple(d for i, d in enumerate(shape) if i not in indices)
 
 
-def _same(attrs: Any, inputs: Sequence[Shape]) -> Shape:
-    return inputs[0]
-
-
 def _binary(name: str, cls: str, doc: str) -> OpDef:
     return OpDef(
         f"ops.{name}", cls, BinaryAttrs, broadcast, doc, shorthand="y",
@@ -187,7 +184,7 @@ def _binary(name: str, cls: str, doc: str) -> OpDef:
 
 def _unary(name: str, cls: str, doc: str, aliases: tuple[str, ...] = ()) -> OpDef:
     return OpDef(
-        f"ops.{name}", cls, UnaryAttrs, _same, doc, aliases=aliases, keras_module=NUMPY_OPS,
+        f"ops.{name}", cls, UnaryAttrs, shapes.same, doc, aliases=aliases, keras_module=NUMPY_OPS,
         layer=False,
     )  # fmt: skip
 

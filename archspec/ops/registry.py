@@ -22,8 +22,6 @@ from archspec.ops import constraints, costs, initializers
 from archspec.ops.shapes import Shape, ShapeError, fmt
 from archspec.ops.wiring import MERGE, SINGLE, Wiring
 
-#: attributes holding a (height, width) pair that may be written as one number
-PAIR_ATTRS = frozenset({"kernel_size", "strides", "pool_size", "dilation_rate"})
 #: The most values one tensor of a layer may hold: each weight tensor, and the layer's
 #: output for one example. It is the largest count a 32-bit index reaches, which many
 #: TensorFlow kernels use (8 GiB of float32). A layer that would pass it is refused when
@@ -47,14 +45,13 @@ class Attrs(BaseModel):
         """Every attribute, defaults included, in one spelling per meaning.
 
         Two layers are configured alike exactly when their canonical forms are equal:
-        ``strides: 1`` and ``[1, 1]``, ``uniform`` and ``random_uniform``, ``l2`` and
-        ``{l2: 0.01}`` compare equal. Merge inputs are connections, not attributes.
+        ``uniform`` and ``random_uniform``, ``l2`` and ``{l2: 0.01}`` compare equal (models
+        with per-axis sizes add their own rule: ``strides: 1`` and ``[1, 1]``). Merge
+        inputs are connections, not attributes.
         """
         out: dict[str, Any] = {}
         for key, value in self.model_dump(exclude={"inputs"}).items():
-            if key in PAIR_ATTRS and isinstance(value, int):
-                value = (value, value)
-            elif isinstance(value, list):
+            if isinstance(value, list):
                 value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
             elif key.endswith("_initializer"):
                 value = initializers.canonical(getattr(self, key))
