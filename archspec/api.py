@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archspec.expand.expander import DEFAULT_NODE_LIMIT, expand, resolve_top_params
+from archspec.expand.expander import DEFAULT_NODE_LIMIT, expand, model_name, resolve_top_params
 from archspec.ir.graph import Graph
 from archspec.loader.document import load_spec
 from archspec.spec.models import Spec
@@ -32,7 +32,8 @@ class ArchSpec:
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        """The model's name, with the expressions a spec's ``name`` embeds evaluated."""
+        return model_name(self.spec, self.params, self.raw)
 
     def graph(self) -> Graph:
         """The expanded IR graph (computed once)."""

@@ -13,17 +13,30 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked ``slow`` run only with ``ARCHSPEC_SLOW_TESTS=1``."""
+    if os.environ.get("ARCHSPEC_SLOW_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="slower check: set ARCHSPEC_SLOW_TESTS=1 to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _chdir_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
 
 
-def assert_equivalent(compiled, reference, *, graph=None, atol: float = 1e-5, batch: int = 2):
+def assert_equivalent(
+    compiled, reference, *, graph=None, atol: float = 1e-5, batch: int = 2, outputs: bool = True
+):
     """Same layers, configs, connections, counts and shapes; equal outputs after copying weights.
 
     Uses archspec's own comparison engine: the reference is imported into the IR and
     diffed against the spec's IR (and against the compiled model, which checks the
-    emitter), then the reference's weights are copied across and outputs compared.
+    emitter), then the reference's weights are copied across and outputs compared
+    (unless ``outputs`` is false, for models too large to run in the suite).
     """
     import numpy as np
 
@@ -48,6 +61,8 @@ def assert_equivalent(compiled, reference, *, graph=None, atol: float = 1e-5, ba
     assert ours.trainable_params == theirs.trainable_params
     assert ours.non_trainable_params == theirs.non_trainable_params
     assert compiled.output_shape == reference.output_shape
+    if not outputs:
+        return
 
     _randomise_batch_norm(reference)
     copied = copy_weights(reference, compiled, [(b, a) for a, b in result.pairs])
@@ -56,7 +71,12 @@ def assert_equivalent(compiled, reference, *, graph=None, atol: float = 1e-5, ba
     shapes = (
         compiled.input_shape if isinstance(compiled.input_shape, list) else [compiled.input_shape]
     )
-    data = [rng.random((batch, *s[1:]), dtype=np.float32) for s in shapes]
+    # an open size (a headless keras.applications model) is run at 96, which every
+    # family takes
+    data = [
+        rng.random((batch, *(96 if d is None else d for d in s[1:])), dtype=np.float32)
+        for s in shapes
+    ]
     args = data[0] if len(data) == 1 else data
     out_a = compiled(args, training=False)
     out_b = reference(args, training=False)

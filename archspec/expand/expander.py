@@ -35,6 +35,7 @@ from archspec.spec.models import (
     Spec,
     StagesDef,
     Step,
+    check_model_name,
 )
 
 #: Largest number of nodes an expanded graph may have.
@@ -231,6 +232,9 @@ def bind_params(
             values[name] = None if value is None and not decl.required else ptype.check(value)
         except ValueError as exc:
             raise where.error(f"parameter `{name}` of {what}: {exc}", loc=loc) from None
+        problem = decl.not_a_choice(values[name])
+        if problem is not None:
+            raise where.error(f"parameter `{name}` of {what} {problem}", loc=loc)
     return values
 
 
@@ -265,11 +269,15 @@ class Expander:
         self._attrs: dict[Hashable, Attrs] = {}
         #: the layer settings in force (`trainable`, `dtype`), innermost last
         self._settings: list[_Settings] = [_Settings(dtype=_policy(spec.dtype_policy))]
+        #: with `auto_names: keras`, unnamed layers are counted over the whole model by
+        #: their Keras name, as Keras's own counters do in a fresh session
+        self._keras_names: Scope | None = Scope() if spec.auto_names == "keras" else None
 
     # ------------------------------------------------------------------ entry point
 
     def run(self, params: Mapping[str, Any]) -> Graph:
         spec = self.spec
+        self.graph.name = model_name(spec, params, self.raw)
         refs: dict[str, str] = {}
         top = Source(None, "")
         origins = self._top_origins()
@@ -597,8 +605,13 @@ class Expander:
         inputs = [x] if op.wiring is SINGLE else self._op_inputs(op, model, x, frame, given, where)
         scope = frame.scope
         local = self._name(step.name, frame.names, where)
-        default = op.node_name
-        name = scope.full(scope.local(local if local is not None else default, local is not None))
+        if local is None and self._keras_names is not None:
+            name = self._keras_names.local(op.keras_name, False)
+        else:
+            default = op.node_name
+            name = scope.full(
+                scope.local(local if local is not None else default, local is not None)
+            )
         shape = self._shape(op, model, inputs, where)
         return self._add(Node(name, op.name, model, inputs, where, scope.prefix, shape))
 
@@ -1044,6 +1057,18 @@ def _check_name(name: str, where: Source) -> None:
         raise where.error(problem)
 
 
+def model_name(spec: Spec, params: Mapping[str, Any], raw: Any = None) -> str:
+    """The Keras model's name: the spec's ``name`` with its expressions evaluated."""
+    if "$" not in spec.name:
+        return spec.name
+    where = Source(locate(raw, ("name",)), "name")
+    value = _expr(spec.name, params, where)
+    problem = check_model_name(str(value))
+    if problem is not None:
+        raise where.error(f"{problem}; this name gives {str(value)!r}")
+    return str(value)
+
+
 def resolve_top_params(
     spec: Spec, overrides: Mapping[str, Any], *, file: str | None = None
 ) -> dict[str, Any]:
@@ -1092,4 +1117,4 @@ def expand(
         return expander.run(params)
 
 
-__all__ = ["Expander", "Scope", "expand", "resolve_top_params"]
+__all__ = ["Expander", "Scope", "expand", "model_name", "resolve_top_params"]

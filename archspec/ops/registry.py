@@ -10,6 +10,7 @@ the emitter and the schema generator all read this one table.
 from __future__ import annotations
 
 import math
+import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,14 @@ def _float32(x: float) -> float:
         return math.inf
 
 
+def snake_case(class_name: str) -> str:
+    """A class name as Keras turns it into a layer name (`keras.src.utils.naming`):
+    `BatchNormalization` -> `batch_normalization`, `ReLU` -> `re_lu`."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
 @dataclass(frozen=True)
 class OpDef:
     """One layer kind."""
@@ -114,6 +123,9 @@ class OpDef:
     layer: bool = True
     #: the name a node of this op gets when the spec names none (`ops.add`: `add`)
     node_name: str = field(init=False)
+    #: the name Keras gives an unnamed object of ``keras_class`` before numbering it
+    #: (`ReLU`: `re_lu`), for specs with ``auto_names: keras``
+    keras_name: str = field(init=False)
     #: the weight tensors Keras creates, from attributes, input and output shapes
     weights: Callable[..., list[costs.Weight]] = costs.no_weights
     #: multiply-accumulates from attributes, input and output shapes (None: unknown)
@@ -125,6 +137,7 @@ class OpDef:
         taken = frozenset(self.wires.attributes)
         object.__setattr__(self, "internal", self.internal | taken)
         object.__setattr__(self, "node_name", self.name.rpartition(".")[2])
+        object.__setattr__(self, "keras_name", snake_case(self.keras_class))
 
     @property
     def wires(self) -> Wiring:

@@ -247,6 +247,18 @@ def _make_divisible(value: float, divisor: int = 8) -> int:
     return new + divisor if new < 0.9 * value else new
 
 
+def _fixed(value: Any, digits: Any) -> str:
+    """A number as text with ``digits`` decimals: `fixed(1, 2)` is "1.00", as model names
+    such as `mobilenet_1.00_224` spell a width multiplier."""
+    if not _is_number(value) or isinstance(digits, bool) or not isinstance(digits, int):
+        raise ExprError("`fixed` takes a number and a whole number of decimals")
+    if not 0 <= digits <= 20:
+        raise ExprError(f"`fixed` takes 0 to 20 decimals, got {digits}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExprError(f"`fixed` needs a finite number, got {value}")
+    return f"{value:.{digits}f}"
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
@@ -259,6 +271,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "ceil": math.ceil,
     "floor": math.floor,
     "make_divisible": _make_divisible,
+    "fixed": _fixed,
 }
 
 

@@ -74,6 +74,10 @@ class ParamDecl(_Model):
     default: Any = Field(default=None, description="Value used when the caller gives none.")
     required: bool = Field(default=False, description="True when a caller must give a value.")
     doc: str | None = Field(default=None, description="What the parameter means.")
+    choices: list[Any] | None = Field(
+        default=None,
+        description="The only values the parameter may take (`[null, avg, max]`).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -107,7 +111,27 @@ class ParamDecl(_Model):
                 self.default = ptype.check(self.default)
             except ValueError as exc:
                 raise ValueError(f"default does not fit its type: {exc}") from None
+        if self.choices is not None:
+            for choice in self.choices:
+                if choice is not None and not _is_expr(choice):
+                    try:
+                        ptype.check(choice)
+                    except ValueError as exc:
+                        raise ValueError(f"choice {choice!r} does not fit the type: {exc}") from None
+            if not self.required and not _is_expr(self.default):
+                problem = self.not_a_choice(self.default)
+                if problem:
+                    raise ValueError(f"the default: {problem}")
         return self
+
+    def not_a_choice(self, value: Any) -> str | None:
+        """What is wrong with ``value`` given the parameter's ``choices``, or None."""
+        if self.choices is None or any(
+            type(value) is type(c) and value == c for c in self.choices
+        ):
+            return None
+        listed = ", ".join("null" if c is None else repr(c) for c in self.choices)
+        return f"must be one of {listed}, got {'null' if value is None else repr(value)}"
 
     @field_validator("type")
     @classmethod
@@ -448,14 +472,31 @@ class OutputDef(_Model):
         return {"from": raw} if isinstance(raw, str) else raw
 
 
+#: an expression embedded in text (`${...}`), or a literal dollar (`$$`)
+_TEMPLATE_PART = re.compile(r"\$\$|\$\{[^}]*\}")
+
+
+def check_model_name(value: str) -> str | None:
+    """What is wrong with a model name, or None: it names the Keras model and its file."""
+    if not re.match(r"^[A-Za-z0-9_.-]+$", value):
+        return "a model name uses letters, digits, `_`, `.` and `-` only"
+    if len(value) > MAX_NAME_CHARS:
+        return (
+            f"a model name has at most {MAX_NAME_CHARS} characters, as it names the saved "
+            f"`NAME.keras` file; this one has {len(value):,}"
+        )
+    return None
+
+
 class Spec(_Model):
     """A whole architecture."""
 
     archspec: FormatVersion
     name: str = Field(
         description=f"Model name (also the Keras model's name and its file's): letters, "
-        f"digits, `_`, `.` and `-`, at most {MAX_NAME_CHARS} characters.",
-        json_schema_extra={"maxLength": MAX_NAME_CHARS, "pattern": r"^[A-Za-z0-9_.-]+$"},
+        f"digits, `_`, `.` and `-`, at most {MAX_NAME_CHARS} characters. It may embed "
+        "expressions over the top-level parameters (`mobilenet_${fixed(alpha, 2)}`).",
+        json_schema_extra={"maxLength": MAX_NAME_CHARS},
     )
     description: str | None = None
     extends: str | None = Field(
@@ -465,6 +506,12 @@ class Spec(_Model):
         default_factory=list, description="Block library files whose blocks this spec uses."
     )
     params: Params
+    auto_names: Literal["scoped", "keras"] = Field(
+        default="scoped",
+        description="How layers the spec leaves unnamed are named: `scoped` (after the op, "
+        "counted in their scope and prefixed by it) or `keras` (after the Keras class, "
+        "counted over the whole model, as Keras names them in a fresh session).",
+    )
     dtype_policy: DtypePolicy | None = Field(
         default=None,
         description="Keras dtype policy of every layer that sets none (e.g. `mixed_float16`).",
@@ -486,13 +533,10 @@ class Spec(_Model):
     @field_validator("name")
     @classmethod
     def _name_ok(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z0-9_.-]+$", value):
-            raise ValueError("a model name uses letters, digits, `_`, `.` and `-` only")
-        if len(value) > MAX_NAME_CHARS:
-            raise ValueError(
-                f"a model name has at most {MAX_NAME_CHARS} characters, as it names the saved "
-                f"`NAME.keras` file; this one has {len(value):,}"
-            )
+        # a name that embeds expressions is checked whole once the parameters are known
+        problem = check_model_name(_TEMPLATE_PART.sub("x", value))
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("graph")
