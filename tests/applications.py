@@ -103,7 +103,6 @@ def check_application(
     assert_equivalent(compiled, reference, graph=spec.graph(), outputs=outputs)
 
 
-
 #: marks the slower checks (outputs of the largest models at full size); they run with
 #: ``ARCHSPEC_SLOW_TESTS=1 python -m pytest -m slow`` (see ``tests/conftest.py``)
 slow = pytest.mark.slow

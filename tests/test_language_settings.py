@@ -221,11 +221,12 @@ def test_a_block_with_two_inputs_takes_the_previous_two_outputs(tmp_path):
     [
         ("prev: c1}", "prev: c9}", "input `prev` of block `cell` is 'c9', which is not a node"),
         ("prev: c1}", "pre: c1}", "block `cell` takes the input `prev`"),
+        ("prev: c1}", "prev: ^3}", "'^3', which is not a node here (known: `input_layer`"),
         ("inputs: [prev]", "inputs: [filters]", "both a parameter and an input"),
         (
             "blocks:\n",
             "blocks:\n  tower: {params: {}, layers: [{stages: {block: cell, repeats: [1]}}]}\n",
-            "which `stages` cannot give",
+            "block `cell` takes the input `prev`: name a node for it",
         ),
     ],
 )
@@ -235,3 +236,69 @@ def test_block_input_errors_are_located(tmp_path, old, new, message):
         text = text.replace("{cell: {filters: 8, prev: c1}}", "tower")
     err = _error(tmp_path, text)
     assert message in err, err
+
+
+# ---------------------------------------------------------------- back-references
+
+
+@st.composite
+def _back_references(draw):
+    """A sequence of dense layers and `add` merges whose inputs are `^k` references."""
+    steps, nodes = [], ["input_layer"]
+    for i in range(draw(st.integers(1, 8))):
+        if draw(st.booleans()) and len(nodes) >= 2:
+            a, b = draw(st.integers(1, len(nodes))), draw(st.integers(1, len(nodes)))
+            steps.append(f'  - add: ["^{a}", "^{b}"]\n    name: m{i}\n')
+            expected = [nodes[-a], nodes[-b]]
+        else:
+            k = draw(st.integers(1, len(nodes)))
+            steps.append(f'  - ops.add: {{x: "^{k}", y: 1.0}}\n    name: m{i}\n')
+            expected = [nodes[-k]]
+        nodes.append(f"m{i}")
+        steps[-1] = (steps[-1], expected)
+    return steps
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(steps=_back_references())
+def test_back_references_name_the_nodes_before_a_step(tmp_path_factory, steps):
+    # a final merge of every node, so each leads to the output
+    every = ", ".join(f'"^{k}"' for k in range(1, len(steps) + 2))
+    text = (
+        "archspec: 1\nname: back\ninput: [4]\nlayers:\n"
+        + "".join(s for s, _ in steps)
+        + f"  - concatenate: [{every}]\n"
+    )
+    graph = _load(tmp_path_factory.mktemp("b"), text).graph()
+    for i, (_, expected) in enumerate(steps):
+        assert graph.nodes[f"m{i}"].inputs == expected
+
+
+def test_back_references_count_repeats_and_stages_per_call(tmp_path):
+    text = CELLS.split("graph:\n  stem")[0] + (
+        "layers:\n"
+        "  - conv2d: {filters: 8, kernel_size: 1, name: stem}\n"
+        "  - cell: {filters: 8, prev: ^1}\n"
+        "  - cell: {filters: 8, prev: ^2}\n"
+        "    repeat: 2\n"
+        "  - stages: {block: cell, repeats: [2], args: {filters: 8, prev: ^2}}\n"
+    )
+    graph = _load(tmp_path, text).graph()
+    right = {
+        n.name.removesuffix("_r"): n.inputs[0]
+        for n in graph.nodes.values()
+        if n.name.endswith("_r")
+    }
+    assert right == {
+        "cell": "stem",  # ^1: its own input
+        "cell_1": "stem",  # ^2: the input of the step before
+        "cell_2": "cell_add",
+        "stage1_block1": "cell_1_add",
+        "stage1_block2": "cell_2_add",
+    }
+
+
+def test_a_back_reference_past_the_start_of_its_sequence_is_an_error(tmp_path):
+    text = CELLS.replace("prev: c1}", "prev: ^2}")
+    err = _error(tmp_path, text)
+    assert "'^2', which is not a node here" in err and "`^1`)" in err, err

@@ -188,6 +188,8 @@ def _compare_pair(
         changes.append(Change("trainable", where, x.trainable, y.trainable))
     if x.dtype != y.dtype:
         changes.append(Change("dtype", where, x.dtype or "float32", y.dtype or "float32"))
+    if x.model != y.model:
+        changes.append(Change("nested model", where, x.model or "none", y.model or "none"))
     # an input without a partner maps to None, which no name equals
     mapped = [to_b.get(i) for i in x.inputs]
     rewired = [(m, i) for m, i in zip(mapped, y.inputs, strict=False) if m != i]

@@ -88,13 +88,22 @@ class _Reader:
                 self._add(_layer_node(self.top, layer, call, self.name_of, scopes))
 
     def _nested(self, model: Any, call: Any, scopes: tuple[str, ...]) -> None:
+        import keras
+
         if len(scopes) >= MAX_NESTING:
             raise SpecError(f"model `{_name(model)}` is nested more than {MAX_NESTING} models deep")
         _check_model_class(model)
         _check_call(model, call, SINGLE if len(model.inputs) == 1 else _NESTED_LIST)
         for inner, outer in zip(model.inputs, call.input_tensors, strict=True):
             self._alias(inner, self.name_of(outer))
+        first = len(self.graph.nodes)
         self.read(model, (*scopes, model.name))
+        if isinstance(model, keras.Sequential):
+            # its layers, as a spec's `sequential` call marks them (the innermost model
+            # of nested ones)
+            for name in list(self.graph.nodes)[first:]:
+                node = self.graph.nodes[name]
+                node.model = node.model or model.name
         for outer, inner in zip(call.outputs, model.outputs, strict=True):
             self._alias(outer, self.name_of(inner))
 
@@ -365,10 +374,27 @@ def copy_weights(source: Any, target: Any, pairs: list[tuple[str, str]]) -> int:
     The pairs come from a diff's alignment, so this works between models whose layers
     are named differently. Returns the number of layers whose weights were copied.
     """
+    theirs, ours = leaf_layers(source), leaf_layers(target)
     copied = 0
     for a, b in pairs:
-        weights = source.get_layer(a).get_weights()
+        weights = theirs[a].get_weights()
         if weights:
-            target.get_layer(b).set_weights(weights)
+            ours[b].set_weights(weights)
             copied += 1
     return copied
+
+
+def leaf_layers(model: Any) -> dict[str, Any]:
+    """Every layer of a model by name, those of nested models included (as the importer
+    reads them in place), but not the nested models themselves."""
+    import keras
+
+    found: dict[str, Any] = {}
+    stack = list(reversed(model.layers))
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, keras.Model):
+            stack.extend(reversed(layer.layers))
+        else:
+            found[layer.name] = layer
+    return found

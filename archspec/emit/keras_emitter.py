@@ -67,6 +67,9 @@ def to_keras(graph: Graph, *, quiet: bool = True) -> keras.Model:
     keras = import_keras(quiet=quiet)
 
     tensors: dict[str, Any] = {}
+    # a nested Sequential is made once its last layer is: its layers, its input node
+    nested: dict[str, tuple[list[Any], str]] = {}
+    last_of = {node.model: node.name for node in graph.nodes.values() if node.model}
     for node in graph.nodes.values():
         if node.op == "input":
             settings = {k: v for k, v in node.attrs.items() if k != "shape"}
@@ -74,9 +77,16 @@ def to_keras(graph: Graph, *, quiet: bool = True) -> keras.Model:
             continue
         op = REGISTRY.get(node.op)
         assert op is not None, node.op
-        args = [tensors[i] for i in node.inputs]
+        args = [] if node.model is not None else [tensors[i] for i in node.inputs]
         try:
             layer = op.make(node.name, node.attrs, trainable=node.trainable, dtype=node.dtype)
+            if node.model is not None:
+                layers, start = nested.setdefault(node.model, ([], node.inputs[0]))
+                layers.append(layer)
+                if last_of[node.model] == node.name:
+                    model = keras.Sequential(layers, name=node.model)
+                    tensors[node.name] = model(tensors[start])
+                continue
             tensors[node.name] = op.wires.call(layer, args, node.attrs)
         except Exception as exc:
             raise SpecError(

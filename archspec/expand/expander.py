@@ -107,9 +107,30 @@ class _Frame:
     #: for each name, the top-level parameters set with ``--set`` its value came from
     #: (empty without overrides), so an out-of-range value is reported at its ``--set``
     origins: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: the nodes of the sequence being expanded so far, its start first, for the
+    #: back-references `^1` (a step's input), `^2` (the node before it), ...
+    back: list[str] | None = None
 
     def bind(self, **extra: Any) -> _Frame:
-        return _Frame({**self.names, **extra}, self.scope, self.refs, self.origins)
+        return _Frame({**self.names, **extra}, self.scope, self.refs, self.origins, self.back)
+
+    def node(self, ref: Any) -> str | None:
+        """The node a reference names: a branch or input name, or `^k`, k steps back."""
+        if not isinstance(ref, str):
+            return None
+        if ref.startswith("^"):
+            back = self.back or []
+            k = ref[1:]
+            if k.isdigit() and 1 <= int(k) <= len(back):
+                return back[-int(k)]
+            return None
+        return self.refs.get(ref)
+
+    def known(self) -> str:
+        """The references usable here, for messages."""
+        count = len(self.back or [])
+        back = "" if not count else ", `^1`" if count == 1 else f", `^1` ... `^{count}`"
+        return ", ".join(f"`{r}`" for r in self.refs) + back
 
     def sources(self, raw: Any) -> frozenset[str]:
         """The overridden top-level parameters an unevaluated value here depends on."""
@@ -272,6 +293,8 @@ class Expander:
         #: with `auto_names: keras`, unnamed layers are counted over the whole model by
         #: their Keras name, as Keras's own counters do in a fresh session
         self._keras_names: Scope | None = Scope() if spec.auto_names == "keras" else None
+        #: the nested Sequential models made so far (`sequential`), by name
+        self._models: dict[str, Source] = {}
 
     # ------------------------------------------------------------------ entry point
 
@@ -399,6 +422,8 @@ class Expander:
     # ------------------------------------------------------------------ structure
 
     def _sequence(self, steps: list[Step], x: str, frame: _Frame, path: str) -> str:
+        # each call adds its output to `back`, a repeat once per copy (see `_Frame.node`)
+        frame = _Frame(frame.names, frame.scope, frame.refs, frame.origins, [x])
         for i, step in enumerate(steps):
             x = self._step(step, x, frame, f"{path}[{i}]")
         return x
@@ -457,17 +482,42 @@ class Expander:
             assert step.stages is not None
             return self._stages(step.stages, x, frame, where)
         if step.repeat is None:
-            return self._call(step, x, frame, where)
+            return self._grouped(step, x, frame, where)
         count = self._count(step.repeat, frame, where, "repeat")
         before = self._mark()
         self._copies.append(count)
         for index in range(1, count + 1):
             shape = list(self.graph.nodes[x].shape)
-            x = self._call(step, x, frame.bind(index=index, in_shape=shape), where)
+            x = self._grouped(step, x, frame.bind(index=index, in_shape=shape), where)
             if index == 1:
                 self._copies.pop()
                 self._project(before, count)
         return x
+
+    def _grouped(self, step: Step, x: str, frame: _Frame, where: Source) -> str:
+        """One call; with ``sequential``, its layers are marked as one nested Sequential."""
+        if step.sequential is None:
+            out = self._call(step, x, frame, where)
+            if frame.back is not None:
+                frame.back.append(out)
+            return out
+        name = self._name(step.sequential, frame.names, where) or ""
+        _check_name(name, where)
+        if name in self.graph.nodes or name in self._models:
+            raise where.error(
+                f"`sequential` name `{name}` is already used by a layer or another model",
+                hint="a nested model is a layer of the outer one: give it a name of its own",
+            )
+        first = len(self.graph.nodes)
+        out = self._call(step, x, frame, where)
+        members = [self.graph.nodes[n] for n in list(self.graph.nodes)[first:]]
+        _check_sequential(name, members, x, out, where)
+        for node in members:
+            node.model = name
+        self._models[name] = where
+        if frame.back is not None:
+            frame.back.append(out)
+        return out
 
     def _mark(self) -> tuple[int, int]:
         """Nodes and steps so far, to measure what one repeat costs."""
@@ -570,15 +620,15 @@ class Expander:
                     f"`{callee}: {{{name}: other_branch}}`"
                 )
             ref, loc = given.pop(name)
-            if not isinstance(ref, str) or ref not in frame.refs:
-                known = ", ".join(f"`{r}`" for r in frame.refs)
+            node = frame.node(ref)
+            if node is None:
                 raise where.error(
                     f"input `{name}` of block `{callee}` is {ref!r}, which is not a node here "
-                    f"(known: {known})",
+                    f"(known: {frame.known()})",
                     did_you_mean(str(ref), frame.refs),
                     loc,
                 )
-            nodes[name] = frame.refs[ref]
+            nodes[name] = node
         return nodes
 
     def _name(self, template: str | None, names: Mapping[str, Any], where: Source) -> str | None:
@@ -630,14 +680,15 @@ class Expander:
             if ref is None:
                 inputs.append(x)
                 continue
-            if ref not in frame.refs:
-                known = ", ".join(f"`{r}`" for r in frame.refs)
+            node = frame.node(ref)
+            if node is None:
                 raise where.error(
-                    f"`{op.name}` refers to `{ref}`, which is not a node here (known: {known})",
+                    f"`{op.name}` refers to `{ref}`, which is not a node here "
+                    f"(known: {frame.known()})",
                     did_you_mean(ref, frame.refs),
                     given[attr][1] if attr in given else None,
                 )
-            inputs.append(frame.refs[ref])
+            inputs.append(node)
         return inputs
 
     def _validated(
@@ -727,12 +778,6 @@ class Expander:
     ) -> str:
         block: BlockDef = self.spec.blocks[block_name]
         self._tick()
-        if block.inputs and nodes is None:
-            raise where.error(
-                f"block `{block_name}` takes the inputs "
-                + ", ".join(f"`{n}`" for n in block.inputs)
-                + ", which `stages` cannot give; call it once per cell with named nodes"
-            )
         nodes = nodes or {}
         if len(self._calls) >= MAX_BLOCK_DEPTH:
             raise where.error(self._depth_message(block_name))
@@ -955,11 +1000,14 @@ class Expander:
             given = self._stage_args(sd.args, block, here, len(counts), s, rwhere)
             if index == 1:
                 given.update(self._stage_args(sd.first, block, here, len(counts), s, rwhere))
+            nodes = self._block_inputs(block_name, block, given, frame, rwhere)
             local = self._name(block_template, here, rwhere) or ""
             first = s == 1 and index == 1
             if first:
                 self._copies.append(sum(counts))
-            x = self._invoke(block_name, given, x, stage_scope, local, rwhere, origins)
+            x = self._invoke(block_name, given, x, stage_scope, local, rwhere, origins, nodes)
+            if frame.back is not None:
+                frame.back.append(x)
             if first:
                 self._copies.pop()
                 self._project(before, sum(counts))
@@ -995,6 +1043,11 @@ class Expander:
 
     def _add(self, node: Node) -> str:
         _check_name(node.name, node.source)
+        if node.name in self._models:
+            raise node.source.error(
+                f"layer name `{node.name}` is already the name of a `sequential` model",
+                hint="give one of them a different name",
+            )
         if node.name in self.graph.nodes:
             first = self.graph.nodes[node.name].source
             where = f" at {first.loc}" if first.loc else f" ({first.path})"
@@ -1055,6 +1108,31 @@ def _check_name(name: str, where: Source) -> None:
         )
     if problem is not None:
         raise where.error(problem)
+
+
+def _check_sequential(name: str, members: list[Node], x: str, out: str, where: Source) -> None:
+    """A nested ``keras.Sequential`` holds a chain of layers: each takes the one before."""
+    if not members:
+        raise where.error(f"`sequential` model `{name}` would hold no layer")
+    previous = x
+    for node in members:
+        if node.model is not None:
+            raise where.error(
+                f"`sequential` models do not nest: `{node.name}` is already in `{node.model}`"
+            )
+        if not REGISTRY[node.op].layer:
+            raise where.error(
+                f"`{node.name}` is a tensor operation (`{node.op}`); a `sequential` model "
+                "holds layers only"
+            )
+        if node.inputs != [previous]:
+            raise where.error(
+                f"the layers of `sequential` model `{name}` must form a chain, each taking "
+                f"the one before; `{node.name}` takes " + ", ".join(f"`{i}`" for i in node.inputs)
+            )
+        previous = node.name
+    if previous != out:
+        raise where.error(f"the chain of `sequential` model `{name}` does not end at its output")
 
 
 def model_name(spec: Spec, params: Mapping[str, Any], raw: Any = None) -> str:

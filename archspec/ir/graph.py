@@ -52,6 +52,8 @@ class Node:
     trainable: bool = True
     #: the layer's Keras dtype policy (``mixed_float16``); None for Keras's default
     dtype: str | None = None
+    #: the nested ``keras.Sequential`` model the layer sits in (ConvNeXt's stem), or None
+    model: str | None = None
 
 
 @dataclass(slots=True)

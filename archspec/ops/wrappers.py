@@ -52,7 +52,7 @@ NO_OUTPUT_SHAPE_RULE = frozenset({"layer_scale", "stochastic_depth"})
 #: the settings Bidirectional reads from the layer it wraps (Keras's requirement)
 RECURRENT_SETTINGS = ("go_backwards", "return_sequences", "return_state", "stateful")
 #: step keys other than ``name``, which belong to the wrapper's step, not the wrapped layer
-OUTER_STEP_KEYS = ("if", "repeat", "trainable", "dtype")
+OUTER_STEP_KEYS = ("if", "repeat", "trainable", "dtype", "sequential")
 #: what a layer name may not hold, and its longest length, as the expander checks a
 #: node's name: Keras refuses `/`; control characters break saving and terminals
 BAD_NAME_CHAR = re.compile(r"[/\x00-\x1f\x7f-\x9f]")

@@ -40,7 +40,7 @@ CALLEE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 #: longest model name: `NAME.keras` must stay a valid file name (255 bytes)
 MAX_NAME_CHARS = 200
 #: keys a call may carry besides its arguments
-STEP_KEYS = ("name", "if", "repeat", "trainable", "dtype")
+STEP_KEYS = ("name", "if", "repeat", "trainable", "dtype", "sequential")
 #: names bound by archspec itself inside repeats and stages
 BUILTIN_NAMES = ("index", "stage", "in_shape")
 RESERVED_PARAM_NAMES = (*STEP_KEYS, *BUILTIN_NAMES, "input")
@@ -117,7 +117,9 @@ class ParamDecl(_Model):
                     try:
                         ptype.check(choice)
                     except ValueError as exc:
-                        raise ValueError(f"choice {choice!r} does not fit the type: {exc}") from None
+                        raise ValueError(
+                            f"choice {choice!r} does not fit the type: {exc}"
+                        ) from None
             if not self.required and not _is_expr(self.default):
                 problem = self.not_a_choice(self.default)
                 if problem:
@@ -126,9 +128,7 @@ class ParamDecl(_Model):
 
     def not_a_choice(self, value: Any) -> str | None:
         """What is wrong with ``value`` given the parameter's ``choices``, or None."""
-        if self.choices is None or any(
-            type(value) is type(c) and value == c for c in self.choices
-        ):
+        if self.choices is None or any(type(value) is type(c) and value == c for c in self.choices):
             return None
         listed = ", ".join("null" if c is None else repr(c) for c in self.choices)
         return f"must be one of {listed}, got {'null' if value is None else repr(value)}"
@@ -236,6 +236,11 @@ class Step(_Model):
         description="Keras dtype policy of the layer, or of every layer of the block called "
         "(`float32` keeps a classifier head exact under `mixed_float16`).",
     )
+    sequential: str | None = Field(
+        default=None,
+        description="Emit the layers of this call as one nested `keras.Sequential` model "
+        "of this name (ConvNeXt's stem); they must form a chain.",
+    )
     stages: StagesDef | None = None
     # where the step came from. A plain field rather than a private attribute, which
     # pydantic reads through a slow __getattr__; a step's raw YAML is normalised into a
@@ -279,6 +284,11 @@ def _normalise_step(raw: Any) -> Any:
         if not isinstance(raw[callee], dict):
             raise ValueError(
                 "`stages` takes a mapping: `{block: ..., repeats: [...], args: {...}}`"
+            )
+        if "sequential" in extra:
+            raise ValueError(
+                "`sequential` groups the layers of one call; put it on a block call "
+                "inside the stage's block instead of on `stages`"
             )
         inside = [k for k in ("repeat", "name", "trainable", "dtype") if k in extra]
         if inside:
