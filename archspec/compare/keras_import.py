@@ -104,6 +104,7 @@ class _Reader:
             for name in list(self.graph.nodes)[first:]:
                 node = self.graph.nodes[name]
                 node.model = node.model or model.name
+            self.graph.models[model.name] = model.inputs[0]._keras_history.operation.name
         for outer, inner in zip(call.outputs, model.outputs, strict=True):
             self._alias(outer, self.name_of(inner))
 

@@ -84,8 +84,11 @@ def to_keras(graph: Graph, *, quiet: bool = True) -> keras.Model:
                 layers, start = nested.setdefault(node.model, ([], node.inputs[0]))
                 layers.append(layer)
                 if last_of[node.model] == node.name:
-                    model = keras.Sequential(layers, name=node.model)
-                    tensors[node.name] = model(tensors[start])
+                    # its input layer named as Keras names it when the model is first called
+                    x = tensors[start]
+                    head = keras.Input(x.shape[1:], dtype=x.dtype, name=graph.models[node.model])
+                    model = keras.Sequential([head, *layers], name=node.model)
+                    tensors[node.name] = model(x)
                 continue
             tensors[node.name] = op.wires.call(layer, args, node.attrs)
         except Exception as exc:

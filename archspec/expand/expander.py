@@ -295,6 +295,8 @@ class Expander:
         self._keras_names: Scope | None = Scope() if spec.auto_names == "keras" else None
         #: the nested Sequential models made so far (`sequential`), by name
         self._models: dict[str, Source] = {}
+        #: Keras's counter of unnamed input layers (a nested Sequential makes one)
+        self._input_names = self._keras_names or Scope()
 
     # ------------------------------------------------------------------ entry point
 
@@ -334,6 +336,8 @@ class Expander:
             source = Source(None, where.path)
             attrs = {"shape": shape, **settings}
             self._add(Node(name, "input", attrs, [], source, shape=shape))
+            if name == INPUT_NAME:  # the name Keras gives an unnamed input, counted
+                self._input_names.local(INPUT_NAME, False)
             self.graph.inputs.append(name)
             refs[name] = name
             refs.setdefault("input", name)  # `input` is the (first) model input
@@ -515,6 +519,7 @@ class Expander:
         for node in members:
             node.model = name
         self._models[name] = where
+        self.graph.models[name] = self._input_names.local(INPUT_NAME, False)
         if frame.back is not None:
             frame.back.append(out)
         return out
@@ -1161,8 +1166,14 @@ def resolve_top_params(
                 hint=did_you_mean(name, spec.params) or f"its parameters: {known}",
                 file=file,
             )
+        decl = spec.params[name]
         try:
-            given[name] = (spec.params[name].param_type.check(value), None)
+            # null fits an optional parameter, as in a block call (`pooling: null`)
+            checked = None if value is None and not decl.required else decl.param_type.check(value)
+            given[name] = (checked, None)
+            problem = decl.not_a_choice(checked)
+            if problem is not None:
+                raise ValueError(problem)
         except ValueError as exc:
             raise SpecError(
                 f"`{name}` of `{spec.name}`: {exc}", path=f"--set {name}", file=file

@@ -64,6 +64,9 @@ class Graph:
     nodes: dict[str, Node] = field(default_factory=dict)
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    #: the nested ``keras.Sequential`` models (see ``Node.model``), each with the name of
+    #: the input layer Keras gives it: `input_layer_1` for the first in a fresh session
+    models: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.nodes)
