@@ -19,6 +19,40 @@ import pytest
 import archspec
 from tests.conftest import SPECS, assert_equivalent
 
+#: every keras.applications constructor and the bundled spec that reproduces it
+APPLICATIONS: dict[str, str] = {
+    "convnext_base": "ConvNeXtBase",
+    "convnext_large": "ConvNeXtLarge",
+    "convnext_small": "ConvNeXtSmall",
+    "convnext_tiny": "ConvNeXtTiny",
+    "convnext_xlarge": "ConvNeXtXLarge",
+    "densenet121": "DenseNet121",
+    "densenet169": "DenseNet169",
+    "densenet201": "DenseNet201",
+    **{f"efficientnet_b{i}": f"EfficientNetB{i}" for i in range(8)},
+    **{f"efficientnet_v2_b{i}": f"EfficientNetV2B{i}" for i in range(4)},
+    "efficientnet_v2_s": "EfficientNetV2S",
+    "efficientnet_v2_m": "EfficientNetV2M",
+    "efficientnet_v2_l": "EfficientNetV2L",
+    "inception_resnet_v2": "InceptionResNetV2",
+    "inception_v3": "InceptionV3",
+    "mobilenet": "MobileNet",
+    "mobilenet_v2": "MobileNetV2",
+    "mobilenet_v3_large": "MobileNetV3Large",
+    "mobilenet_v3_small": "MobileNetV3Small",
+    "nasnet_large": "NASNetLarge",
+    "nasnet_mobile": "NASNetMobile",
+    "resnet50": "ResNet50",
+    "resnet101": "ResNet101",
+    "resnet152": "ResNet152",
+    "resnet50v2": "ResNet50V2",
+    "resnet101v2": "ResNet101V2",
+    "resnet152v2": "ResNet152V2",
+    "vgg16": "VGG16",
+    "vgg19": "VGG19",
+    "xception": "Xception",
+}
+
 #: differences a spec cannot avoid, by the config path they sit at, with the reason;
 #: none today (README, "Bundled specs")
 ALLOWED: dict[str, str] = {}

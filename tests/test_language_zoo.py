@@ -293,3 +293,71 @@ def test_sequential_is_refused_on_stages(tmp_path):
     )
     err = _error(tmp_path, text)
     assert "`sequential` groups the layers of one call" in err, err
+
+
+# ------------------------------------------------------------------ between, output
+
+BETWEEN = """
+archspec: 1
+name: between
+input: [16, 16, 4]
+blocks:
+  unit: {params: {f: int}, layers: [{conv2d: {filters: $f, kernel_size: 1, name: c}}]}
+  down: {layers: [{max_pooling2d: 2, name: pool}]}
+layers:
+  - stages:
+      block: unit
+      repeats: [1, 2, 1]
+      name: s${stage}
+      args: {f: 4}
+      between:
+        - down: {name: "t${stage}"}
+        - relu: {name: "t${stage}_relu"}
+"""
+
+
+def test_between_runs_after_every_stage_but_the_last(tmp_path):
+    assert list(_load(tmp_path, BETWEEN).graph().nodes) == [
+        "input_layer", "s1_block1_c", "t1_pool", "t1_relu",
+        "s2_block1_c", "s2_block2_c", "t2_pool", "t2_relu", "s3_block1_c",
+    ]  # fmt: skip
+
+
+def test_a_between_step_error_is_located(tmp_path):
+    err = _error(tmp_path, BETWEEN.replace("relu: {name", "relu: {nam: 1, name"))
+    assert ":15:23: layers[0].stages.between[1]: `relu` has no attribute `nam`" in err, err
+
+
+OUTPUT = """
+archspec: 1
+name: out
+input: [4]
+blocks:
+  two:
+    output: main
+    graph:
+      main: [{dense: 3, name: d}]
+      side: {from: main, layers: [{dense: 2, name: s}]}
+graph:
+  body: [two]
+  extra: {from: body, layers: [{dense: 1, name: e}]}
+outputs: [extra]
+"""
+
+
+def test_a_block_names_its_output_branch(tmp_path):
+    text = OUTPUT.replace(
+        "      side: {from: main, layers: [{dense: 2, name: s}]}\n",
+        "      side: {from: main, layers: [{dense: 2, name: s}]}\n"
+        "      more: {from: side, layers: [{dense: 3, name: m}]}\n"
+        "      sum: [{add: [main, more]}]\n",
+    )
+    graph = _load(tmp_path, text.replace("output: main", "output: sum")).graph()
+    assert graph.nodes["e"].inputs == ["two_add"]
+    err = _error(tmp_path, text)
+    assert "layer `two_s` does not lead to any output" in err, err
+
+
+def test_output_must_name_a_branch(tmp_path):
+    err = _error(tmp_path, OUTPUT.replace("output: main", "output: mian"))
+    assert "`output` names `mian`, which is not a branch of the graph (did you mean" in err, err

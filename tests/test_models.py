@@ -73,12 +73,16 @@ CASES = {
 
 
 def test_every_bundled_spec_has_a_reference():
+    from tests.applications import APPLICATIONS
+    from tests.test_examples_extra import CASES as EXTRA_EXAMPLES
+
     bundled = sorted(
         str(p.relative_to(SPECS).with_suffix(""))
         for pattern in ("*.yaml", "examples/*.yaml")
         for p in SPECS.glob(pattern)
     )
-    assert bundled == sorted(CASES)
+    checked = {*CASES, *APPLICATIONS, *(f"examples/{name}" for name in EXTRA_EXAMPLES)}
+    assert bundled == sorted(checked)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

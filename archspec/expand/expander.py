@@ -419,8 +419,8 @@ class Expander:
                     f"layer `{node.name}` does not lead to any output",
                     loc=node.source.loc,
                     path=node.source.path,
-                    hint="a block's output is its last branch; merge this branch into it or "
-                    "list it in `outputs`",
+                    hint="a block's output is its `output` branch (default: the last); merge "
+                    "this branch into it or list it in `outputs`",
                 )
 
     # ------------------------------------------------------------------ structure
@@ -819,7 +819,7 @@ class Expander:
         try:
             if block.layers is not None:
                 return self._sequence(block.layers, x, frame, f"{path}.layers")
-            return self._graph(block.graph or {}, frame, path, where)
+            return self._graph(block.graph or {}, frame, path, where, block.output)
         except SpecError as exc:
             # the innermost call is the one whose arguments most likely caused the error
             if (
@@ -865,7 +865,12 @@ class Expander:
                 )
 
     def _graph(
-        self, branches: Mapping[str, Branch], frame: _Frame, path: str, where: Source
+        self,
+        branches: Mapping[str, Branch],
+        frame: _Frame,
+        path: str,
+        where: Source,
+        output: str | None = None,
     ) -> str:
         """Expand branches in dependency order; each adds its name to ``frame.refs``."""
         refs = frame.refs
@@ -886,7 +891,7 @@ class Expander:
             if branch.if_ is not None and not self._condition(branch.if_, frame.names, bwhere):
                 steps = branch.else_
             refs[name] = self._sequence(steps, refs[branch.from_], frame, bwhere.path)
-        return refs[list(branches)[-1]]
+        return refs[output or list(branches)[-1]]
 
     def _branch_order(self, branches: Mapping[str, Branch], path: str, where: Source) -> list[str]:
         """Branches ordered so each follows those it reads; otherwise in declaration order."""
@@ -957,6 +962,10 @@ class Expander:
             self._settings.append(self._settings[-1].within(frozen[s - 1], dtype))
             try:
                 x = self._stage(sd, block_name, s, count, counts, x, frame, where, origins, before)
+                if sd.between and s < len(counts):
+                    x = self._sequence(
+                        sd.between, x, frame.bind(stage=s), f"{where.path}.stages.between"
+                    )
             finally:
                 self._settings.pop()
         return x

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from archspec.spec.params import ParamType
+from archspec.errors import did_you_mean
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: what a step may call: a block or op name; ops may have a namespace (`ops.add`)
@@ -216,6 +217,18 @@ class StagesDef(_Model):
     dtype: DtypePolicy | Expr | None = Field(
         default=None, description="Keras dtype policy of every layer of the stages."
     )
+    between: list[Step] = Field(
+        default_factory=list,
+        description="Steps applied after each stage but the last (DenseNet's transitions), "
+        "in the scope around the stages; `stage` is the stage just done.",
+    )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _locs(cls, raw: Any, handler: Any) -> StagesDef:
+        stages = handler(raw)
+        _attach_locs(stages.between, raw.get("between") if isinstance(raw, dict) else None)
+        return stages
 
 
 class Step(_Model):
@@ -398,6 +411,10 @@ class BlockDef(_Model):
     )
     layers: Sequence | None = None
     graph: Graph | None = None
+    output: str | None = Field(
+        default=None,
+        description="The branch of `graph` that is the block's output (default: the last).",
+    )
 
     _check_params = field_validator("params")(_check_param_names)
     _check_graph = field_validator("graph")(_check_graph)
@@ -414,6 +431,19 @@ class BlockDef(_Model):
         if len(set(names)) < len(names):
             raise ValueError("an input is named twice")
         return names
+
+    @model_validator(mode="after")
+    def _output_is_a_branch(self) -> BlockDef:
+        if self.output is not None:
+            if self.graph is None:
+                raise ValueError("`output` names a branch of `graph`; this block has none")
+            if self.output not in self.graph:
+                hint = did_you_mean(self.output, self.graph)
+                raise ValueError(
+                    f"`output` names `{self.output}`, which is not a branch of the graph"
+                    + (f" ({hint})" if hint else "")
+                )
+        return self
 
     @model_validator(mode="after")
     def _branches_are_not_block_inputs(self) -> BlockDef:
