@@ -32,8 +32,8 @@ from pydantic import (
     model_validator,
 )
 
-from archspec.spec.params import ParamType
 from archspec.errors import did_you_mean
+from archspec.spec.params import ParamType
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: what a step may call: a block or op name; ops may have a namespace (`ops.add`)
