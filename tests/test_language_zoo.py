@@ -361,3 +361,13 @@ def test_a_block_names_its_output_branch(tmp_path):
 def test_output_must_name_a_branch(tmp_path):
     err = _error(tmp_path, OUTPUT.replace("output: main", "output: mian"))
     assert "`output` names `mian`, which is not a branch of the graph (did you mean" in err, err
+
+
+def test_last_overrides_the_last_repeat_of_each_stage(tmp_path):
+    text = BETWEEN.replace(
+        "      between:\n", "      first: {f: 2}\n      last: {f: [8, 6, 5]}\n      between:\n"
+    )
+    graph = _load(tmp_path, text).graph()
+    filters = {n: node.attrs.filters for n, node in graph.nodes.items() if n.endswith("_c")}
+    # a one-repeat stage is its own first and last: `last` wins
+    assert filters == {"s1_block1_c": 8, "s2_block1_c": 2, "s2_block2_c": 6, "s3_block1_c": 5}

@@ -952,7 +952,7 @@ class Expander:
             )
         counts = [self._count(r, frame, where, "repeats", sd.repeats) for r in repeats_value]
         origins: dict[str, frozenset[str]] = {}
-        for raw in (sd.args, sd.first):
+        for raw in (sd.args, sd.first, sd.last):
             for key, value in raw.items():
                 origins[key] = origins.get(key, frozenset()) | frame.sources(value)
         frozen = self._stage_trainable(sd, frame, where, len(counts))
@@ -1014,6 +1014,8 @@ class Expander:
             given = self._stage_args(sd.args, block, here, len(counts), s, rwhere)
             if index == 1:
                 given.update(self._stage_args(sd.first, block, here, len(counts), s, rwhere))
+            if index == count:
+                given.update(self._stage_args(sd.last, block, here, len(counts), s, rwhere))
             nodes = self._block_inputs(block_name, block, given, frame, rwhere)
             local = self._name(block_template, here, rwhere) or ""
             first = s == 1 and index == 1

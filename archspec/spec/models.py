@@ -203,6 +203,11 @@ class StagesDef(_Model):
         default_factory=dict,
         description="Arguments that override `args` for the first repeat of each stage.",
     )
+    last: ArgMap = Field(
+        default_factory=dict,
+        description="Arguments that override `args` (and `first`) for the last repeat of "
+        "each stage (ResNet v2's stride).",
+    )
     name: str | None = Field(
         default=None, description="Scope name of each stage (default `stage${stage}`)."
     )
