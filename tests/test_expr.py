@@ -59,7 +59,7 @@ def test_values(text, expected):
         ("$width.bit_length()", "not a function expressions may call"),
         ("$width.real", "not allowed"),
         ("$().__class__.__bases__", "not allowed"),
-        ("$[x for x in filters]", "not allowed"),
+        ("$(x for x in filters)", "not allowed"),
         ("$lambda: 1", "not allowed"),
         ("$(x := 3)", "not allowed"),
         ("$max(filters, key=len)", "positional arguments only"),
@@ -252,7 +252,7 @@ def test_every_syntax_node_the_evaluator_takes_is_in_the_documented_grammar():
     accepted = {name[1:] for name in vars(_Evaluator) if name[1:2].isupper()}
     grammar = {
         "Expression", "Constant", "Name", "List", "BinOp", "UnaryOp", "BoolOp", "Compare",
-        "IfExp", "Subscript", "Call",
+        "IfExp", "Subscript", "Call", "ListComp",
         "Tuple",  # refused with a hint to write a list
     }  # fmt: skip
     assert accepted == grammar
@@ -337,3 +337,35 @@ def test_generated_text_with_embedded_expressions(parts, glue):
         return
     if isinstance(value, str):
         assert len(value) <= 10_000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[ceil(1.2 * n) for n in xs]", [2, 3, 4]),
+        ("[n for n in xs if n > 1]", [2, 3]),
+        ("[[n, m] for n in xs if n < 2]", [[1, 5]]),
+        ("[n for n in []]", []),
+        ("sum([n * n for n in xs])", 14),
+    ],
+)
+def test_list_comprehensions(text, expected):
+    assert evaluate(text, {"xs": [1, 2, 3], "m": 5}) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[a for a in xs for b in xs]", "takes one `for`"),
+        ("[a for a, b in xs]", "names one item"),
+        ("[a for a in 3]", "goes over a list, not a whole number"),
+        ("[a for a in xs if a]", "`if` needs true or false"),
+        ("[[0 for b in big] for a in big]", "more than 200,000 steps"),
+        ("[[0] * 10000 for a in xs]", "longer than 10,000 items"),
+    ],
+)
+def test_list_comprehension_refusals(text, message):
+    start = time.perf_counter()
+    with pytest.raises(ExprError, match=message):
+        evaluate(text, {"xs": [1, 2, 3], "big": list(range(5_000))})
+    assert time.perf_counter() - start < 2

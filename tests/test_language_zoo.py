@@ -371,3 +371,27 @@ def test_last_overrides_the_last_repeat_of_each_stage(tmp_path):
     filters = {n: node.attrs.filters for n, node in graph.nodes.items() if n.endswith("_c")}
     # a one-repeat stage is its own first and last: `last` wins
     assert filters == {"s1_block1_c": 8, "s2_block1_c": 2, "s2_block2_c": 6, "s3_block1_c": 5}
+
+
+# ------------------------------------------------------------------ configs as Keras keeps them
+
+
+def test_numbers_keep_their_type_and_activations_their_keras_name(tmp_path):
+    """`offset: -1` stays the integer Keras keeps (EfficientNetV2's preprocessing); `swish`
+    is the activation Keras saves as `silu`, so the spec diffs identical to its model."""
+    text = """
+archspec: 1
+name: kept
+input: [4]
+layers:
+  - rescaling: {scale: 0.0078125, offset: -1}
+  - dense: {units: 3, activation: swish}
+  - activation: hard_swish
+"""
+    spec = _load(tmp_path, text)
+    model = spec.build()
+    assert model.layers[1].get_config()["offset"] == -1
+    assert type(model.layers[1].get_config()["offset"]) is int
+    assert diff(spec.graph(), to_ir(model)).identical
+    silu = _load(tmp_path, text.replace("swish", "silu"))
+    assert diff(spec.graph(), silu.graph()).identical

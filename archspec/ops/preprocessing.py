@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     ValidationInfo,
     field_validator,
@@ -38,9 +39,10 @@ from archspec.ops.layers import PosInt, _f, _refusing
 from archspec.ops.registry import REGISTRY, Attrs, OpDef
 from archspec.ops.shapes import Shape, ShapeError, feature_axes, fmt
 
-#: a finite number; a whole number is taken as a float, as Keras computes in floats.
+#: a finite number, kept as written: Keras stores `offset=-1` as the integer -1 in the
+#: layer's config (EfficientNetV2's preprocessing), and computes in floats either way.
 #: Strict: `true` or `"0.5"` is a slip, not a number.
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Number = Annotated[StrictInt | StrictFloat, Field(allow_inf_nan=False)]
 #: one number for every channel, or one per channel (the last axis)
 PerChannel = Number | Annotated[list[Number], Field(min_length=1)]
 #: a number, or a rectangular nested list of numbers (one level per kept axis)

@@ -60,8 +60,9 @@ class Attrs(BaseModel):
                 value = constraints.canonical(getattr(self, key))
             elif key.endswith("_regularizer") and value is not None:
                 value = _regularizer_canonical(value)
-            elif key == "activation" and value is None:
-                value = "linear"  # what Keras stores for "no activation"
+            elif key == "activation":
+                # what Keras stores: "linear" for no activation, `silu` for `swish`
+                value = ACTIVATION_ALIASES.get(value or "linear", value or "linear")
             out[key] = value
         return out
 
@@ -82,6 +83,10 @@ def _float32(x: float) -> float:
         return struct.unpack("f", struct.pack("f", x))[0]
     except OverflowError:  # beyond float32's range, as Keras's tensor holds it
         return math.inf
+
+
+#: activations Keras saves under another name (`keras.activations.serialize`)
+ACTIVATION_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
 
 
 def snake_case(class_name: str) -> str:

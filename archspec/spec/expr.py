@@ -4,8 +4,9 @@ A string value that starts with ``$`` is an expression (``$filters``, ``$4 * wid
 ``$filters[2]``); ``${...}`` embeds one in text (``conv${stage + 1}``) and ``$$`` is a
 literal dollar. Expressions are parsed with :mod:`ast` and walked by a small
 interpreter that knows numbers, strings, booleans, lists, ``+ - * / // % **``,
-comparisons, ``and``/``or``/``not``, ``x if c else y``, indexing, slicing and a short
-list of pure functions. There is no attribute access, no other call, no comprehension.
+comparisons, ``and``/``or``/``not``, ``x if c else y``, indexing, slicing, list
+comprehensions with one ``for`` and a short list of pure functions. There is no
+attribute access and no other call. Evaluation is bounded to :data:`MAX_STEPS` steps.
 
 Every value is bounded before it is built: integers to :data:`MAX_INT_BITS` bits,
 text to :data:`MAX_SEQUENCE` characters, lists to :data:`MAX_SEQUENCE` items counting
@@ -23,6 +24,7 @@ import math
 import operator
 import re
 import reprlib
+from collections import ChainMap
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,6 +38,9 @@ MAX_SEQUENCE = 10_000
 MAX_NESTING = 32
 #: deepest expression syntax tree walked
 MAX_DEPTH = 50
+#: syntax-tree nodes one expression may evaluate, comprehensions' repeats included:
+#: `[[0 for b in x] for a in x]` over 10,000 items is refused, not run 10^8 times
+MAX_STEPS = 200_000
 #: longest text ``int`` and ``float`` convert (a 64-bit number needs at most 20 digits)
 MAX_NUMBER_TEXT = 100
 #: most decimal places ``round`` takes (either way); 64-bit numbers have at most 20 digits
@@ -259,6 +264,15 @@ def _fixed(value: Any, digits: Any) -> str:
     return f"{value:.{digits}f}"
 
 
+def _str(value: Any) -> str:
+    """A number, boolean or text as text (`str(index - 1)` for a `str` parameter)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise ExprError(f"`str` takes a number, a boolean or text, not {_type_name(value)}")
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
@@ -272,6 +286,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "floor": math.floor,
     "make_divisible": _make_divisible,
     "fixed": _fixed,
+    "str": _str,
 }
 
 
@@ -284,10 +299,14 @@ class _Evaluator:
     def __init__(self, names: Mapping[str, Any]) -> None:
         self.names = names
         self.sizes: _Sizes = {}
+        self.steps = 0
 
     def eval(self, node: ast.AST, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
             raise ExprError("expression is nested too deeply")
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise ExprError(f"expression takes more than {MAX_STEPS:,} steps to evaluate")
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise ExprError(f"`{_describe(node)}` is not allowed in an expression")
@@ -320,6 +339,40 @@ class _Evaluator:
             items += value_items
             levels = max(levels, value_levels)
         _within_bounds(items, levels + 1)
+        return values
+
+    def _ListComp(self, node: ast.ListComp, d: int) -> list[Any]:
+        """`[ceil(depth * n) for n in repeats]`: one `for` over a list, optional `if`s."""
+        if len(node.generators) != 1:
+            raise ExprError("a list comprehension takes one `for`")
+        (loop,) = node.generators
+        if not isinstance(loop.target, ast.Name):
+            raise ExprError("a list comprehension names one item: `[... for x in values]`")
+        items = self.eval(loop.iter, d)
+        if not isinstance(items, list):
+            raise ExprError(f"a list comprehension goes over a list, not {_type_name(items)}")
+        saved, values = self.names, []
+        try:
+            for item in items:
+                self.names = ChainMap({loop.target.id: item}, saved)
+                keep = True
+                for condition in loop.ifs:
+                    test = self.eval(condition, d)
+                    if not isinstance(test, bool):
+                        raise ExprError(
+                            f"a comprehension's `if` needs true or false, got {_type_name(test)}"
+                        )
+                    keep = keep and test
+                if keep:
+                    values.append(self.eval(node.elt, d))
+        finally:
+            self.names = saved
+        items_total, levels = len(values), 0
+        for value in values:
+            value_items, value_levels = _measure(value, self.sizes)
+            items_total += value_items
+            levels = max(levels, value_levels)
+        _within_bounds(items_total, levels + 1)
         return values
 
     def _Tuple(self, node: ast.Tuple, d: int) -> Any:

@@ -71,7 +71,12 @@ FormatVersion = Annotated[
 class ParamDecl(_Model):
     """A declared parameter: its type, and its default unless it is required."""
 
-    type: str = Field(description="int, float, bool, str, any, or a list such as int[3] / int[].")
+    # a mapping may leave `type` out when it gives a default, whose type is then taken
+    type: str = Field(
+        default="any",
+        description="int, float, bool, str, any, or a list such as int[3] / int[] (default: "
+        "the type of `default`).",
+    )
     default: Any = Field(default=None, description="Value used when the caller gives none.")
     required: bool = Field(default=False, description="True when a caller must give a value.")
     doc: str | None = Field(default=None, description="What the parameter means.")

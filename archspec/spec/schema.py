@@ -56,6 +56,33 @@ def _strip_titles(schema: Any) -> Any:
     return schema
 
 
+def _items_take_expressions(schema: Any) -> Any:
+    """Every list item may be an expression too (`target_shape: [$tokens, $width]`)."""
+    if isinstance(schema, list):
+        return [_items_take_expressions(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _items_take_expressions(v) for k, v in schema.items()}
+    if isinstance(out.get("items"), dict):
+        out["items"] = {"anyOf": [out["items"], EXPR]}
+    if isinstance(out.get("prefixItems"), list):
+        out["prefixItems"] = [{"anyOf": [item, EXPR]} for item in out["prefixItems"]]
+    return out
+
+
+def _arguments_take_expressions(definition: dict[str, Any]) -> dict[str, Any]:
+    """A catalogue class (an initializer, a constraint) whose arguments, but not its
+    `class`, may be expressions (`scale: $1.0 / 3.0`)."""
+    props = definition.get("properties")
+    if not isinstance(props, dict):
+        return definition
+    wrapped = {
+        name: prop if name == "class" else {"anyOf": [_items_take_expressions(prop), EXPR]}
+        for name, prop in props.items()
+    }
+    return {**definition, "properties": wrapped}
+
+
 def _attrs_schema(op: OpDef, defs: dict[str, Any]) -> dict[str, Any]:
     """The attributes of ``op``; models they use (regularizer factors) go into ``defs``."""
     base = _strip_titles(op.attrs.model_json_schema(ref_template="#/$defs/{model}"))
@@ -63,7 +90,7 @@ def _attrs_schema(op: OpDef, defs: dict[str, Any]) -> dict[str, Any]:
     props = {}
     for name, prop in base.get("properties", {}).items():
         meta = {k: prop.pop(k) for k in ("description", "default") if k in prop}
-        props[name] = {"anyOf": [prop, EXPR], **meta}
+        props[name] = {"anyOf": [_items_take_expressions(prop), EXPR], **meta}
     props.update(STEP_KEY_PROPS)
     mapping: dict[str, Any] = {
         "type": "object",
@@ -172,6 +199,9 @@ def build_schema() -> dict[str, Any]:
     spec = _strip_titles(Spec.model_json_schema(ref_template="#/$defs/{model}"))
     library = _strip_titles(BlockLibrary.model_json_schema(ref_template="#/$defs/{model}"))
     defs: dict[str, Any] = {**spec.pop("$defs", {}), **library.pop("$defs", {})}
+    # a variant that `extends` a base may keep the base's name
+    spec["required"] = [r for r in spec.get("required", []) if r != "name"]
+    spec["anyOf"] = [{"required": ["name"]}, {"required": ["extends"]}]
     defs["Spec"] = spec
     defs["BlockLibrary"] = library
     defs["Expr"] = {
@@ -180,7 +210,9 @@ def build_schema() -> dict[str, Any]:
         "description": "An expression over parameters: `$filters`, `$4 * width`, `$depths[2]`.",
     }
     defs["Step"] = _step_schema()
-    defs.update(_strip_titles(json_definitions()))  # initializers and constraints by class
+    # initializers and constraints by class
+    catalogue = _strip_titles(json_definitions())
+    defs.update({name: _arguments_take_expressions(d) for name, d in catalogue.items()})
     defs["ParamDecl"] = _param_schema(defs["ParamDecl"])
     defs["Branch"] = _branch_schema(defs["Branch"])
     defs["OutputDef"] = _output_schema(defs["OutputDef"])
