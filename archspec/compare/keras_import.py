@@ -378,6 +378,8 @@ def copy_weights(source: Any, target: Any, pairs: list[tuple[str, str]]) -> int:
     theirs, ours = leaf_layers(source), leaf_layers(target)
     copied = 0
     for a, b in pairs:
+        if a not in theirs:  # a tensor operation (`x + 3.0`): no weights
+            continue
         weights = theirs[a].get_weights()
         if weights:
             ours[b].set_weights(weights)
