@@ -11,7 +11,7 @@ the reference's weights across and compares outputs.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -95,12 +95,27 @@ def _named(path: str, config: Mapping[str, Any]) -> str:
     return f"layers[{name}]{match.group(2)}"
 
 
-def build_pair(spec_name: str, application: str, *, overrides=None, **kwargs):
-    """(spec, compiled model, reference model), each model built in a fresh session."""
+def build_pair(
+    spec_name: str,
+    application: str,
+    *,
+    overrides=None,
+    make_reference: Callable[..., Any] | None = None,
+    **kwargs,
+):
+    """(spec, compiled model, reference model), each model built in a fresh session.
+
+    The reference is ``keras.applications.<application>(weights=None, **kwargs)``, or
+    ``make_reference(**kwargs)`` for arguments only a family's private builder takes
+    (ConvNeXt's ``drop_path_rate``).
+    """
     import keras
 
     keras.backend.clear_session()
-    reference = getattr(keras.applications, application)(weights=None, **kwargs)
+    if make_reference is None:
+        reference = getattr(keras.applications, application)(weights=None, **kwargs)
+    else:
+        reference = make_reference(**kwargs)
     keras.backend.clear_session()
     spec = archspec.load(SPECS / f"{spec_name}.yaml", overrides or {})
     compiled = spec.build()
@@ -126,11 +141,14 @@ def check_application(
     overrides: Mapping[str, Any] | None = None,
     outputs: bool = True,
     params: int | None = None,
+    make_reference: Callable[..., Any] | None = None,
     **kwargs: Any,
 ) -> None:
     """The spec (with ``overrides``) builds the model ``keras.applications.<application>``
     builds with ``weights=None`` and ``kwargs``: the same config, counts and outputs."""
-    spec, compiled, reference = build_pair(spec_name, application, overrides=overrides, **kwargs)
+    spec, compiled, reference = build_pair(
+        spec_name, application, overrides=overrides, make_reference=make_reference, **kwargs
+    )
     assert_config_identical(compiled, reference)
     if params is not None:
         assert compiled.count_params() == params

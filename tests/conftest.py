@@ -64,7 +64,7 @@ def assert_equivalent(
     if not outputs:
         return
 
-    _randomise_batch_norm(reference)
+    _randomise_statistics(reference)
     copied = copy_weights(reference, compiled, [(b, a) for a, b in result.pairs])
     assert copied == sum(1 for layer in leaf_layers(reference).values() if layer.weights)
     rng = np.random.default_rng(1234)
@@ -86,14 +86,19 @@ def assert_equivalent(
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=0)
 
 
-def _randomise_batch_norm(model) -> None:
-    """Give batch-norm layers non-trivial statistics so the output check exercises them."""
+def _randomise_statistics(model) -> None:
+    """Give batch-norm layers non-trivial statistics, and layer-scale factors (ConvNeXt's,
+    1e-6 at first, which would hide their residual branches) values from 0.1 to 0.3, so
+    the output check exercises every weight."""
     import numpy as np
 
     from archspec.compare.keras_import import leaf_layers
 
     rng = np.random.default_rng(99)
     for layer in leaf_layers(model).values():
+        if layer.__class__.__name__ == "LayerScale":
+            gamma = layer.get_weights()[0]
+            layer.set_weights([rng.uniform(0.1, 0.3, gamma.shape).astype("float32")])
         if layer.__class__.__name__ != "BatchNormalization":
             continue
         weights = []
