@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import archspec
-from tests.conftest import SPECS, assert_equivalent
+from tests.conftest import SPECS, assert_equivalent, assert_static_analysis_equals_keras
 
 #: every keras.applications constructor and the bundled spec that reproduces it
 APPLICATIONS: dict[str, str] = {
@@ -153,6 +153,7 @@ def check_application(
     if params is not None:
         assert compiled.count_params() == params
     assert_equivalent(compiled, reference, graph=spec.graph(), outputs=outputs)
+    assert_static_analysis_equals_keras(spec.graph(), compiled)
 
 
 #: marks the slower checks (outputs of the largest models at full size); they run with

@@ -86,6 +86,30 @@ def assert_equivalent(
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=0)
 
 
+def assert_static_analysis_equals_keras(graph, model) -> None:
+    """Every layer's static output shape and (trainable, non-trainable) counts, and the
+    totals, equal those of the built Keras layer (nested models' layers included; tensor
+    operations have no layer of their own and no weights)."""
+    from archspec.analysis.stats import analyse
+    from archspec.compare.keras_import import leaf_layers
+
+    analysis = analyse(graph)
+    layers = leaf_layers(model)
+    for layer in analysis.layers:
+        keras_layer = layers.get(layer.name)
+        if keras_layer is None:
+            assert not layer.trainable_params + layer.non_trainable_params, layer.name
+            continue
+        assert layer.output_shape == tuple(keras_layer.output.shape[1:]), layer.name
+        trainable = sum(int(w.numpy().size) for w in keras_layer.trainable_weights)
+        non_trainable = sum(int(w.numpy().size) for w in keras_layer.non_trainable_weights)
+        assert (layer.trainable_params, layer.non_trainable_params) == (trainable, non_trainable)
+    assert analysis.totals.params == model.count_params()
+    assert analysis.totals.non_trainable_params == sum(
+        int(w.numpy().size) for w in model.non_trainable_weights
+    )
+
+
 def _randomise_statistics(model) -> None:
     """Give batch-norm layers non-trivial statistics, and layer-scale factors (ConvNeXt's,
     1e-6 at first, which would hide their residual branches) values from 0.1 to 0.3, so

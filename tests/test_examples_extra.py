@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 import archspec
-from tests.conftest import SPECS, assert_equivalent
+from tests.conftest import SPECS, assert_equivalent, assert_static_analysis_equals_keras
 
 # spec (relative to specs/examples), its reference in tests/references/examples_extra.py,
 # and its parameter count
@@ -33,21 +33,7 @@ def test_compiled_model_equals_reference(name: str):
     reference = getattr(examples_extra, name)()
     assert compiled.count_params() == reference.count_params() == CASES[name]
     assert_equivalent(compiled, reference, graph=spec.graph())
-    _assert_static_analysis_equals_keras(spec, compiled)
-
-
-def _assert_static_analysis_equals_keras(spec, model) -> None:
-    """Every layer's static shape and parameter counts equal those of the built layer."""
-    from archspec.analysis.stats import analyse
-
-    analysis = analyse(spec.graph())
-    for layer in analysis.layers:
-        keras_layer = model.get_layer(layer.name)
-        assert layer.output_shape == tuple(keras_layer.output.shape[1:]), layer.name
-        trainable = sum(int(w.numpy().size) for w in keras_layer.trainable_weights)
-        non_trainable = sum(int(w.numpy().size) for w in keras_layer.non_trainable_weights)
-        assert (layer.trainable_params, layer.non_trainable_params) == (trainable, non_trainable)
-    assert analysis.totals.params == model.count_params()
+    assert_static_analysis_equals_keras(spec.graph(), compiled)
 
 
 def test_seed_resnet50_keeps_the_seed_names():
