@@ -5,7 +5,7 @@ and the ``keras.applications`` constructor (``weights=None``) are timed in the s
 process, interleaved, after a warm-up of each; the ratio of the medians is the figure
 of merit (goal: at most 1.05).
 
-    python benchmarks/build_vs_reference.py [--repeats N] [--json]
+    python benchmarks/build_vs_reference.py [--repeats N] [--json] [SPEC ...]
 """
 
 from __future__ import annotations
@@ -26,7 +26,24 @@ import keras  # noqa: E402
 import archspec  # noqa: E402
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-MODELS = {"resnet50": "ResNet50", "resnet152": "ResNet152", "vgg16": "VGG16"}
+#: one model of each keras.applications family (and ResNet-152 for a deep one)
+MODELS = {
+    "vgg16": "VGG16",
+    "resnet50": "ResNet50",
+    "resnet152": "ResNet152",
+    "resnet50v2": "ResNet50V2",
+    "inception_v3": "InceptionV3",
+    "inception_resnet_v2": "InceptionResNetV2",
+    "xception": "Xception",
+    "densenet121": "DenseNet121",
+    "mobilenet": "MobileNet",
+    "mobilenet_v2": "MobileNetV2",
+    "mobilenet_v3_small": "MobileNetV3Small",
+    "nasnet_mobile": "NASNetMobile",
+    "efficientnet_b0": "EfficientNetB0",
+    "efficientnet_v2_b0": "EfficientNetV2B0",
+    "convnext_tiny": "ConvNeXtTiny",
+}
 
 
 def _time(build) -> float:
@@ -62,8 +79,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("models", nargs="*", help="spec names (default: one per family)")
     args = parser.parse_args()
-    results = {name: measure(name, args.repeats) for name in MODELS}
+    results = {name: measure(name, args.repeats) for name in args.models or MODELS}
     machine = {
         "python": platform.python_version(),
         "keras": keras.__version__,
@@ -74,10 +92,10 @@ def main() -> None:
     if args.json:
         print(json.dumps({"machine": machine, "results": results}, indent=2))
         return
-    print(f"{'model':<10} {'archspec':>10} {'keras.app':>10} {'ratio':>7}")
+    print(f"{'model':<20} {'archspec':>10} {'keras.app':>10} {'ratio':>7}")
     for name, r in results.items():
         print(
-            f"{name:<10} {r['archspec_s']:>9.3f}s {r['keras_applications_s']:>9.3f}s "
+            f"{name:<20} {r['archspec_s']:>9.3f}s {r['keras_applications_s']:>9.3f}s "
             f"{r['ratio']:>7.3f}"
         )
     print(f"medians of {args.repeats} interleaved runs; {machine}")

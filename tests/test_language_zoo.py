@@ -238,6 +238,13 @@ def test_sequential_emits_a_nested_keras_sequential(tmp_path):
     assert [n.model for n in spec.graph().nodes.values()] == [
         None, "seq_stem", "seq_stem", "down", None,
     ]  # fmt: skip
+    # a nested model is a scope of its own, as `info` and diff's stage table show it
+    assert [n.scopes for n in spec.graph().nodes.values()] == [
+        (), ("seq_stem",), ("seq_stem",), ("down",), (),
+    ]  # fmt: skip
+    assert [n.scopes for n in to_ir(hand).nodes.values()] == [
+        n.scopes for n in spec.graph().nodes.values()
+    ]
 
 
 def test_diff_tells_a_nested_sequential_from_a_flat_chain(tmp_path):

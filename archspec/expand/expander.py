@@ -518,6 +518,8 @@ class Expander:
         _check_sequential(name, members, x, out, where)
         for node in members:
             node.model = name
+            # a nested model is a scope of its own, as the importer reads it
+            node.scopes = (*frame.scope.prefix, name)
         self._models[name] = where
         self.graph.models[name] = self._input_names.local(INPUT_NAME, False)
         if frame.back is not None:
