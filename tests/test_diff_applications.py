@@ -3,7 +3,7 @@
 MobileNetV3 writes its hard sigmoid as `ReLU(6.0)(x + 3.0) * (1.0 / 6.0)`; ConvNeXt adds
 its residual with `+`, scales branches with its own `LayerScale`, and nests Sequential
 models for its stem and downsampling. Both import into the IR node for node, and a diff
-of each against itself finds nothing.
+of each bundled spec against its constructor finds nothing.
 """
 
 from __future__ import annotations
@@ -19,17 +19,27 @@ from archspec.compare.diff import diff
 from archspec.compare.keras_import import to_ir
 
 
-@pytest.mark.parametrize("name", ["MobileNetV3Small", "ConvNeXtTiny"])
-def test_diff_of_an_application_against_itself_exits_0(name):
-    path = f"keras.applications.{name}"
+@pytest.mark.parametrize(
+    ("spec", "name"),
+    [("mobilenet_v3_small", "MobileNetV3Small"), ("convnext_tiny", "ConvNeXtTiny")],
+)
+def test_diff_of_a_spec_against_its_application_exits_0(spec, name):
+    """The command a user runs: the bundled spec against the constructor, by import path."""
     result = subprocess.run(
-        [sys.executable, "-m", "archspec", "diff", path, path],
+        [
+            sys.executable,
+            "-m",
+            "archspec",
+            "diff",
+            f"specs/{spec}.yaml",
+            f"keras.applications.{name}",
+        ],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "identical" in result.stdout
+    assert "layers paired by names; identical" in result.stdout
 
 
 def test_arithmetic_and_nested_models_are_read_node_for_node():
