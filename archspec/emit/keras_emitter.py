@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from archspec.errors import SpecError
-from archspec.ir.graph import Graph
+from archspec.ir.graph import Graph, gc_paused
 from archspec.ops import REGISTRY
 
 if TYPE_CHECKING:
@@ -65,7 +65,14 @@ def to_keras(graph: Graph, *, quiet: bool = True) -> keras.Model:
     an error means Keras refused something archspec could not foresee.
     """
     keras = import_keras(quiet=quiet)
+    with gc_paused():
+        return _build(keras, graph)
 
+
+def _build(keras: Any, graph: Graph) -> keras.Model:
+    """The layers of every node, called in IR order, and the model around them. Keras
+    makes many small objects per layer; the cyclic collector is paused meanwhile (see
+    :func:`archspec.ir.graph.gc_paused`)."""
     tensors: dict[str, Any] = {}
     # a nested Sequential is made once its last layer is: its layers, its input node
     nested: dict[str, tuple[list[Any], str]] = {}
