@@ -360,7 +360,8 @@ def test_list_comprehensions(text, expected):
         ("[a for a, b in xs]", "names one item"),
         ("[a for a in 3]", "goes over a list, not a whole number"),
         ("[a for a in xs if a]", "`if` needs true or false"),
-        ("[[0 for b in big] for a in big]", "more than 200,000 steps"),
+        ("[sum([b for b in big]) for a in big]", "more than 200,000 steps"),
+        ("[[0 for b in big] for a in big]", "longer than 10,000 items"),
         ("[[0] * 10000 for a in xs]", "longer than 10,000 items"),
     ],
 )
@@ -369,3 +370,16 @@ def test_list_comprehension_refusals(text, message):
     with pytest.raises(ExprError, match=message):
         evaluate(text, {"xs": [1, 2, 3], "big": list(range(5_000))})
     assert time.perf_counter() - start < 2
+
+
+def test_a_comprehension_is_refused_before_its_list_grows_past_the_bounds():
+    """Each item is within bounds, but together they would hold 10^8: refused at once."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ExprError, match="longer than 10,000 items"):
+            evaluate("[[0] * 9000 for a in xs]", {"xs": list(range(10_000))})
+        assert tracemalloc.get_traced_memory()[1] < 50_000_000
+    finally:
+        tracemalloc.stop()

@@ -39,7 +39,7 @@ MAX_NESTING = 32
 #: deepest expression syntax tree walked
 MAX_DEPTH = 50
 #: syntax-tree nodes one expression may evaluate, comprehensions' repeats included:
-#: `[[0 for b in x] for a in x]` over 10,000 items is refused, not run 10^8 times
+#: `[sum([b for b in x]) for a in x]` over 10,000 items is refused, not run 10^8 times
 MAX_STEPS = 200_000
 #: longest text ``int`` and ``float`` convert (a 64-bit number needs at most 20 digits)
 MAX_NUMBER_TEXT = 100
@@ -332,14 +332,20 @@ class _Evaluator:
         raise ExprError(f"unknown name `{node.id}`", did_you_mean(node.id, self.names))
 
     def _List(self, node: ast.List, d: int) -> list[Any]:
-        values = [self.eval(e, d) for e in node.elts]
-        items, levels = len(values), 0
-        for value in values:
-            value_items, value_levels = _measure(value, self.sizes)
-            items += value_items
-            levels = max(levels, value_levels)
-        _within_bounds(items, levels + 1)
+        values: list[Any] = []
+        size = [0, 0]
+        for element in node.elts:
+            self._append(values, self.eval(element, d), size)
         return values
+
+    def _append(self, values: list[Any], value: Any, size: list[int]) -> None:
+        """Add ``value`` to a list being built, whose items and levels so far are ``size``;
+        refused as soon as the list would pass the bounds, before it grows further."""
+        value_items, value_levels = _measure(value, self.sizes)
+        size[0] += 1 + value_items
+        size[1] = max(size[1], value_levels)
+        _within_bounds(size[0], size[1] + 1)
+        values.append(value)
 
     def _ListComp(self, node: ast.ListComp, d: int) -> list[Any]:
         """`[ceil(depth * n) for n in repeats]`: one `for` over a list, optional `if`s."""
@@ -351,7 +357,7 @@ class _Evaluator:
         items = self.eval(loop.iter, d)
         if not isinstance(items, list):
             raise ExprError(f"a list comprehension goes over a list, not {_type_name(items)}")
-        saved, values = self.names, []
+        saved, values, size = self.names, [], [0, 0]
         try:
             for item in items:
                 self.names = ChainMap({loop.target.id: item}, saved)
@@ -364,15 +370,9 @@ class _Evaluator:
                         )
                     keep = keep and test
                 if keep:
-                    values.append(self.eval(node.elt, d))
+                    self._append(values, self.eval(node.elt, d), size)
         finally:
             self.names = saved
-        items_total, levels = len(values), 0
-        for value in values:
-            value_items, value_levels = _measure(value, self.sizes)
-            items_total += value_items
-            levels = max(levels, value_levels)
-        _within_bounds(items_total, levels + 1)
         return values
 
     def _Tuple(self, node: ast.Tuple, d: int) -> Any:
