@@ -176,7 +176,13 @@ _set_option = click.option(
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="archspec")
+@click.version_option(
+    package_name="archspec",
+    # another package installs the same `archspec` module and command (Spack's library
+    # of CPU architectures, which conda depends on); say which one this is
+    message="%(prog)s %(version)s: the compiler of YAML neural-network architecture "
+    "specs into Keras 3 models (not Spack's CPU-architecture library of the same name)",
+)
 def main() -> None:
     """Compile YAML architecture specs into Keras 3 models."""
 

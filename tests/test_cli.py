@@ -190,3 +190,12 @@ def test_build_in_a_fresh_process_prints_only_its_own_output(tmp_path):
         "lenet5: 9 layers, 62,006 parameters (62,006 trainable, 0 non-trainable)",
         f"saved {out}",
     ]
+
+
+def test_version_names_this_project():
+    """Another `archspec` package (Spack's CPU-architecture library) installs the same
+    command; `--version` says which one is installed."""
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert "compiler of YAML neural-network architecture specs into Keras 3 models" in result.output
+    assert "not Spack's CPU-architecture library" in result.output
