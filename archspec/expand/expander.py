@@ -109,7 +109,7 @@ class _Frame:
     origins: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: the nodes of the sequence being expanded so far, its start first, for the
     #: back-references `^1` (a step's input), `^2` (the node before it), ...
-    back: list[str] | None = None
+    back: list[str] = field(default_factory=list)
 
     def bind(self, **extra: Any) -> _Frame:
         return _Frame({**self.names, **extra}, self.scope, self.refs, self.origins, self.back)
@@ -119,16 +119,15 @@ class _Frame:
         if not isinstance(ref, str):
             return None
         if ref.startswith("^"):
-            back = self.back or []
             k = ref[1:]
-            if k.isdigit() and 1 <= int(k) <= len(back):
-                return back[-int(k)]
+            if k.isdigit() and 1 <= int(k) <= len(self.back):
+                return self.back[-int(k)]
             return None
         return self.refs.get(ref)
 
     def known(self) -> str:
         """The references usable here, for messages."""
-        count = len(self.back or [])
+        count = len(self.back)
         back = "" if not count else ", `^1`" if count == 1 else f", `^1` ... `^{count}`"
         return ", ".join(f"`{r}`" for r in self.refs) + back
 
@@ -499,12 +498,17 @@ class Expander:
         return x
 
     def _grouped(self, step: Step, x: str, frame: _Frame, where: Source) -> str:
-        """One call; with ``sequential``, its layers are marked as one nested Sequential."""
+        """One call, counted for back-references; with ``sequential``, its layers are
+        marked as one nested Sequential."""
         if step.sequential is None:
             out = self._call(step, x, frame, where)
-            if frame.back is not None:
-                frame.back.append(out)
-            return out
+        else:
+            out = self._nested(step, x, frame, where)
+        frame.back.append(out)
+        return out
+
+    def _nested(self, step: Step, x: str, frame: _Frame, where: Source) -> str:
+        """A call whose layers form the nested Sequential ``step.sequential`` names."""
         name = self._name(step.sequential, frame.names, where) or ""
         _check_name(name, where)
         if name in self.graph.nodes or name in self._models:
@@ -522,8 +526,6 @@ class Expander:
             node.scopes = (*frame.scope.prefix, name)
         self._models[name] = where
         self.graph.models[name] = self._input_names.local(INPUT_NAME, False)
-        if frame.back is not None:
-            frame.back.append(out)
         return out
 
     def _mark(self) -> tuple[int, int]:
@@ -1024,8 +1026,7 @@ class Expander:
             if first:
                 self._copies.append(sum(counts))
             x = self._invoke(block_name, given, x, stage_scope, local, rwhere, origins, nodes)
-            if frame.back is not None:
-                frame.back.append(x)
+            frame.back.append(x)
             if first:
                 self._copies.pop()
                 self._project(before, sum(counts))
