@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from archspec.console import warn
 from archspec.errors import SpecError, printable
 
 EXIT_ERROR = 2
@@ -35,7 +36,7 @@ class Terminated(BaseException):
 
 
 @contextlib.contextmanager
-def _signals_raise() -> Iterator[None]:
+def signals_raise() -> Iterator[None]:
     """While inside, SIGTERM and SIGHUP raise :class:`Terminated` instead of killing."""
 
     def handler(signum: int, frame: Any) -> None:
@@ -78,13 +79,47 @@ def _warn_plugins() -> None:
 
     REGISTRY.read_plugins()
     for error in PLUGIN_ERRORS:
-        click.echo(f"warning: {printable(error.message)} (its ops are not available)", err=True)
+        warn(f"{printable(error.message)} (its ops are not available)")
 
 
-def _report(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn SpecError (and any unexpected crash) into one message and exit code 2."""
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        ctx.meta[key] = value
+
+    return callback
+
+
+#: ``-q``: print nothing but errors (read with :func:`archspec.console.quiet`)
+quiet_option = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_remember("archspec.quiet"),
+    help="Print nothing but errors.",
+)
+
+#: ``--json``: stdout is one JSON document (read with :func:`archspec.console.json_mode`)
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_remember("archspec.json"),
+    help="Print one JSON document on stdout instead of text.",
+)
+
+
+def report(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn SpecError (and any unexpected crash) into one message and exit code 2.
+
+    Also gives the command ``--debug`` and ``-q``.
+    """
 
     @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
+    @quiet_option
     @functools.wraps(func)
     def wrapper(*args: Any, debug: bool = False, **kwargs: Any) -> Any:
         click.get_current_context().meta["archspec.debug"] = debug
@@ -135,7 +170,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     return name, parse_value(value, what=f"--set {name}")
 
 
-def _overrides(values: tuple[str, ...]) -> dict[str, Any]:
+def parse_overrides(values: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for text in values:
         name, value = parse_override(text)
@@ -145,7 +180,7 @@ def _overrides(values: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _limit_option(func: Callable[..., Any]) -> Callable[..., Any]:
+def limit_option(func: Callable[..., Any]) -> Callable[..., Any]:
     from archspec.expand.expander import DEFAULT_NODE_LIMIT
 
     return click.option(
@@ -157,7 +192,7 @@ def _limit_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-_root_option = click.option(
+root_option = click.option(
     "--include-root",
     "include_roots",
     multiple=True,
@@ -166,7 +201,7 @@ _root_option = click.option(
     help="Also allow `imports`/`extends` from this folder tree (repeatable).",
 )
 
-_set_option = click.option(
+set_option = click.option(
     "--set",
     "sets",
     multiple=True,
@@ -189,21 +224,21 @@ def main() -> None:
 
 @main.command()
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
-@_set_option
-@_root_option
-@_limit_option
-@_report
+@set_option
+@root_option
+@limit_option
+@report
 def validate(
     specs: tuple[str, ...], sets: tuple[str, ...], include_roots: tuple[str, ...], max_nodes: int
 ) -> None:
     """Check specs without importing TensorFlow; exit 0 when all are valid, 2 otherwise."""
     from archspec.api import load
 
-    overrides = _overrides(sets)
+    values = parse_overrides(sets)
     failed = 0
     for path in specs:
         try:
-            result = load(path, overrides, node_limit=max_nodes, include_roots=include_roots)
+            result = load(path, values, node_limit=max_nodes, include_roots=include_roots)
         except SpecError as exc:
             if click.get_current_context().meta.get("archspec.debug"):
                 raise
@@ -277,13 +312,13 @@ def _fsync(path: str | Path) -> None:
 
 @main.command()
 @click.argument("spec", metavar="SPEC")
-@_set_option
+@set_option
 @click.option("-o", "--output", type=click.Path(), help="Where to save (default: NAME.keras).")
 @click.option("--no-save", is_flag=True, help="Build and summarise only.")
 @click.option("--summary", is_flag=True, help="Print the Keras layer-by-layer summary.")
-@_root_option
-@_limit_option
-@_report
+@root_option
+@limit_option
+@report
 def build(
     spec: str,
     sets: tuple[str, ...],
@@ -294,10 +329,12 @@ def build(
     max_nodes: int,
 ) -> None:
     """Validate and compile SPEC into a Keras model, then save it as a .keras file."""
-    with _signals_raise():
+    with signals_raise():
         from archspec.api import load
 
-        result = load(spec, _overrides(sets), node_limit=max_nodes, include_roots=include_roots)
+        result = load(
+            spec, parse_overrides(sets), node_limit=max_nodes, include_roots=include_roots
+        )
         out = Path(output) if output else Path(f"{result.name}.keras")
         if not no_save:
             check_output(out, "the model", ".keras")
@@ -322,16 +359,16 @@ def build(
 
 @main.command()
 @click.argument("spec", metavar="SPEC")
-@_set_option
+@set_option
 @click.option(
     "--depth",
     type=click.IntRange(min=1),
     help="Collapse the hierarchy below this depth (1: stages only).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@_root_option
-@_limit_option
-@_report
+@root_option
+@limit_option
+@report
 def info(
     spec: str,
     sets: tuple[str, ...],
@@ -345,7 +382,7 @@ def info(
     from archspec.api import load
     from archspec.jsonout import dumps
 
-    loaded = load(spec, _overrides(sets), node_limit=max_nodes, include_roots=include_roots)
+    loaded = load(spec, parse_overrides(sets), node_limit=max_nodes, include_roots=include_roots)
     analysis = analyse(loaded.graph())
     if as_json:
         click.echo(dumps(analysis.to_json()))
@@ -361,7 +398,7 @@ EXIT_DIFFERENT = 1
 @main.command()
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
-@_set_option
+@set_option
 @click.option("--set-a", "sets_a", multiple=True, metavar="NAME=VALUE", help="Override for A only.")
 @click.option("--set-b", "sets_b", multiple=True, metavar="NAME=VALUE", help="Override for B only.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -372,9 +409,9 @@ EXIT_DIFFERENT = 1
     "keras.Model subclass, a function returning a model); without it only "
     "keras.applications model functions run.",
 )
-@_root_option
-@_limit_option
-@_report
+@root_option
+@limit_option
+@report
 def diff(
     a: str,
     b: str,
@@ -395,10 +432,10 @@ def diff(
     from archspec.compare.sources import is_spec, load_graph
     from archspec.jsonout import dumps
 
-    shared = _overrides(sets)
+    shared = parse_overrides(sets)
     graphs = []
     for ref, own in ((a, sets_a), (b, sets_b)):
-        overrides = {**shared, **_overrides(own)} if is_spec(ref) else _overrides(own)
+        overrides = {**shared, **parse_overrides(own)} if is_spec(ref) else parse_overrides(own)
         graphs.append(
             load_graph(
                 ref,
@@ -424,7 +461,7 @@ def diff(
 
 @main.command()
 @click.option("-o", "--output", type=click.Path(), help="Write to a file instead of stdout.")
-@_report
+@report
 def schema(output: str | None) -> None:
     """Print the JSON Schema of spec files (for editors and CI checks)."""
     from archspec.spec.schema import schema_text
