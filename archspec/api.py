@@ -11,6 +11,7 @@ from archspec.expand.expander import DEFAULT_NODE_LIMIT, expand, model_name, res
 from archspec.ir.graph import Graph
 from archspec.loader.document import load_spec
 from archspec.spec.models import Spec
+from archspec.zoo import resolve
 
 if TYPE_CHECKING:
     import keras
@@ -68,7 +69,11 @@ def load(
     names that are not Python identifiers, with a mapping. ``imports`` and ``extends``
     may name files in the spec's own folder tree, archspec's bundled specs and the
     folders in ``include_roots``, nowhere else.
+
+    ``path`` may also be a bundled spec's name (``"resnet50"``, see ``archspec list``)
+    when no file of that name exists, or ``"-"`` for a spec read from standard input.
     """
+    path = resolve(path)
     spec, raw = load_spec(path, include_roots=include_roots)
     values = {**(overrides or {}), **kw_overrides}
     params = resolve_top_params(spec, values, file=str(path))

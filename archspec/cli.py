@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from archspec.console import warn
+from archspec.console import emit_json, json_mode, progress, quiet, say, warn
 from archspec.errors import SpecError, printable
 
 EXIT_ERROR = 2
@@ -133,7 +133,14 @@ def report(func: Callable[..., Any]) -> Callable[..., Any]:
             if debug:
                 raise
             _print_error(exc)
+            if json_mode():
+                emit_json({"error": exc.to_json()})
             sys.exit(EXIT_ERROR)
+        except BrokenPipeError:
+            # the reader went away (`archspec list | head`): stop quietly, as cat does
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -192,6 +199,38 @@ def limit_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+class SpecArg(click.ParamType):
+    """A spec: a path, ``-`` for standard input, or a bundled spec's name.
+
+    Only completion is special: the shell offers the bundled names that match and,
+    beside them, the files that match; with no name matching, the shell's own file
+    completion takes over (bash would otherwise drop the names for the files).
+    """
+
+    name = "spec"
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[Any]:
+        import glob
+
+        from click.shell_completion import CompletionItem
+
+        from archspec.zoo import bundled
+
+        names = [n for n in bundled() if n.startswith(incomplete)]
+        if not names:
+            return [CompletionItem(incomplete, type="file")]
+        files = sorted(
+            path + ("/" if os.path.isdir(path) else "")
+            for path in glob.glob(glob.escape(incomplete) + "*")
+        )
+        return [CompletionItem(item) for item in dict.fromkeys([*files, *names])]
+
+
+#: the type of every argument that names a spec
+SPEC = SpecArg()
+
 root_option = click.option(
     "--include-root",
     "include_roots",
@@ -223,32 +262,47 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...", type=SPEC)
 @set_option
+@json_option
 @root_option
 @limit_option
 @report
 def validate(
     specs: tuple[str, ...], sets: tuple[str, ...], include_roots: tuple[str, ...], max_nodes: int
 ) -> None:
-    """Check specs without importing TensorFlow; exit 0 when all are valid, 2 otherwise."""
+    """Check specs without importing TensorFlow; exit 0 when all are valid, 2 otherwise.
+
+    A SPEC is a file, `-` for standard input, or a bundled spec's name.
+
+    \b
+    Examples:
+      archspec validate specs/*.yaml
+      archspec validate my_net.yaml --set classes=10 --json
+    """
     from archspec.api import load
 
     values = parse_overrides(sets)
-    failed = 0
+    results: list[dict[str, Any]] = []
     for path in specs:
         try:
             result = load(path, values, node_limit=max_nodes, include_roots=include_roots)
         except SpecError as exc:
             if click.get_current_context().meta.get("archspec.debug"):
                 raise
-            failed += 1
             _print_error(exc)
+            results.append({"spec": printable(path), "ok": False, "error": exc.to_json()})
             continue
         graph = result.graph()
         # counted as Keras counts `model.layers`: input layers included
-        click.echo(printable(f"{path}: ok ({result.name}, {len(graph)} layers)"))
-    if failed:
+        say(printable(f"{path}: ok ({result.name}, {len(graph)} layers)"))
+        results.append(
+            {"spec": printable(path), "ok": True, "model": result.name, "layers": len(graph)}
+        )
+    ok = all(r["ok"] for r in results)
+    if json_mode():
+        emit_json({"ok": ok, "specs": results})
+    if not ok:
         sys.exit(EXIT_ERROR)
 
 
@@ -310,12 +364,32 @@ def _fsync(path: str | Path) -> None:
         os.close(fd)
 
 
+def tensor_specs(model: Any) -> dict[str, list[dict[str, Any]]]:
+    """Name, shape (batch as null) and dtype of a model's inputs and outputs, in order.
+
+    Outputs are named after the layers that produce them, as ``model.output_names``.
+    """
+
+    def entries(tensors: list[Any], names: list[str]) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "shape": list(t.shape), "dtype": str(t.dtype)}
+            for name, t in zip(names, tensors, strict=True)
+        ]
+
+    inputs, outputs = list(model.inputs), list(model.outputs)
+    return {
+        "inputs": entries(inputs, [t.name for t in inputs]),
+        "outputs": entries(outputs, list(model.output_names)),
+    }
+
+
 @main.command()
-@click.argument("spec", metavar="SPEC")
+@click.argument("spec", metavar="SPEC", type=SPEC)
 @set_option
 @click.option("-o", "--output", type=click.Path(), help="Where to save (default: NAME.keras).")
 @click.option("--no-save", is_flag=True, help="Build and summarise only.")
 @click.option("--summary", is_flag=True, help="Print the Keras layer-by-layer summary.")
+@json_option
 @root_option
 @limit_option
 @report
@@ -328,7 +402,15 @@ def build(
     include_roots: tuple[str, ...],
     max_nodes: int,
 ) -> None:
-    """Validate and compile SPEC into a Keras model, then save it as a .keras file."""
+    """Validate and compile SPEC into a Keras model, then save it as a .keras file.
+
+    SPEC is a file, `-` for standard input, or a bundled spec's name (`archspec list`).
+
+    \b
+    Examples:
+      archspec build specs/googlenet.yaml --set aux=true
+      archspec build resnet50 --set classes=10 -o resnet50_10.keras --json
+    """
     with signals_raise():
         from archspec.api import load
 
@@ -338,34 +420,48 @@ def build(
         out = Path(output) if output else Path(f"{result.name}.keras")
         if not no_save:
             check_output(out, "the model", ".keras")
-        model = result.build(quiet=not click.get_current_context().meta.get("archspec.debug"))
-        if summary:
+        with progress(f"building {result.name} with Keras"):
+            model = result.build(quiet=not click.get_current_context().meta.get("archspec.debug"))
+        if summary and not json_mode() and not quiet():
             model.summary()
         trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
         total = model.count_params()
-        click.echo(
+        say(
             f"{result.name}: {len(model.layers)} layers, {total:,} parameters "
             f"({trainable:,} trainable, {total - trainable:,} non-trainable)"
         )
         if not no_save:
             try:
-                write_atomically(model.save, out)
+                with progress(f"saving {out}"):
+                    write_atomically(model.save, out)
             except OSError as exc:
                 raise SpecError(
                     f"cannot write the model: {exc.strerror or exc}", file=str(out)
                 ) from None
-            click.echo(f"saved {out}")
+            say(f"saved {out}")
+        if json_mode():
+            emit_json(
+                {
+                    "model": result.name,
+                    "layers": len(model.layers),
+                    "params": total,
+                    "trainable_params": trainable,
+                    "non_trainable_params": total - trainable,
+                    **tensor_specs(model),
+                    "output": None if no_save else str(out),
+                }
+            )
 
 
 @main.command()
-@click.argument("spec", metavar="SPEC")
+@click.argument("spec", metavar="SPEC", type=SPEC)
 @set_option
 @click.option(
     "--depth",
     type=click.IntRange(min=1),
     help="Collapse the hierarchy below this depth (1: stages only).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 @root_option
 @limit_option
 @report
@@ -373,19 +469,25 @@ def info(
     spec: str,
     sets: tuple[str, ...],
     depth: int | None,
-    as_json: bool,
     include_roots: tuple[str, ...],
     max_nodes: int,
 ) -> None:
-    """Shapes, parameters and MACs per layer and per block, without TensorFlow."""
+    """Shapes, parameters and MACs per layer and per block, without TensorFlow.
+
+    \b
+    Examples:
+      archspec info specs/resnet50.yaml --depth 1
+      archspec info mobilenet_v2 --set alpha=0.5 --json
+    """
     from archspec.analysis.stats import analyse
     from archspec.api import load
-    from archspec.jsonout import dumps
 
     loaded = load(spec, parse_overrides(sets), node_limit=max_nodes, include_roots=include_roots)
     analysis = analyse(loaded.graph())
-    if as_json:
-        click.echo(dumps(analysis.to_json()))
+    if json_mode():
+        emit_json(analysis.to_json())
+        return
+    if quiet():
         return
     from archspec.analysis.report import render_table
 
@@ -396,12 +498,12 @@ EXIT_DIFFERENT = 1
 
 
 @main.command()
-@click.argument("a", metavar="A")
-@click.argument("b", metavar="B")
+@click.argument("a", metavar="A", type=SPEC)
+@click.argument("b", metavar="B", type=SPEC)
 @set_option
 @click.option("--set-a", "sets_a", multiple=True, metavar="NAME=VALUE", help="Override for A only.")
 @click.option("--set-b", "sets_b", multiple=True, metavar="NAME=VALUE", help="Override for B only.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@json_option
 @click.option(
     "--allow-import",
     is_flag=True,
@@ -418,19 +520,22 @@ def diff(
     sets: tuple[str, ...],
     sets_a: tuple[str, ...],
     sets_b: tuple[str, ...],
-    as_json: bool,
     allow_import: bool,
     include_roots: tuple[str, ...],
     max_nodes: int,
 ) -> None:
     """What differs between A and B: each a spec, a .keras file or an import path.
 
-    Exit code 0 when identical, 1 when different, 2 on error (as diff(1)).
-    Keras is imported only for a Keras model.
+    Exit code 0 when identical, 1 when different, 2 on error (as diff(1)); with -q
+    only the exit code tells. Keras is imported only for a Keras model.
+
+    \b
+    Examples:
+      archspec diff resnet50 resnet101
+      archspec diff specs/mobilenet_v2.yaml keras.applications.MobileNetV2 --json
     """
     from archspec.compare.diff import diff as compare
     from archspec.compare.sources import is_spec, load_graph
-    from archspec.jsonout import dumps
 
     shared = parse_overrides(sets)
     graphs = []
@@ -447,9 +552,9 @@ def diff(
         )
     (graph_a, label_a), (graph_b, label_b) = graphs
     result = compare(graph_a, graph_b, a_label=label_a, b_label=label_b)
-    if as_json:
-        click.echo(dumps(result.to_json()))
-    else:
+    if json_mode():
+        emit_json(result.to_json())
+    elif not quiet():
         from rich.console import Console
 
         from archspec.compare.render import render
@@ -463,12 +568,19 @@ def diff(
 @click.option("-o", "--output", type=click.Path(), help="Write to a file instead of stdout.")
 @report
 def schema(output: str | None) -> None:
-    """Print the JSON Schema of spec files (for editors and CI checks)."""
+    """Print the JSON Schema of spec files (for editors and CI checks).
+
+    \b
+    Examples:
+      archspec schema -o archspec.schema.json
+      check-jsonschema --schemafile archspec.schema.json my_net.yaml
+    """
     from archspec.spec.schema import schema_text
 
     text = schema_text()
     if not output:
-        click.echo(text, nl=False)
+        if not quiet():
+            click.echo(text, nl=False)
         return
     out = Path(output)
     check_output(out, "the schema")
@@ -477,6 +589,10 @@ def schema(output: str | None) -> None:
     except OSError as exc:
         raise SpecError(f"cannot write the schema: {exc.strerror or exc}", file=output) from None
 
+
+from archspec.commands.list_specs import list_specs as _list_specs  # noqa: E402
+
+main.add_command(_list_specs)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

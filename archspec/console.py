@@ -15,6 +15,7 @@ from any module without being handed options.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -87,6 +88,11 @@ def progress(message: str) -> Iterator[None]:
         return
     from rich.console import Console
 
-    console = Console(stderr=True)
-    with console.status(message, spinner="dots"):
+    # a descriptor of its own: Keras's import points fd 2 at a file for a while (see
+    # archspec.emit.keras_emitter.import_keras), and the spinner must go on meanwhile
+    sys.stderr.flush()
+    with (
+        os.fdopen(os.dup(sys.stderr.fileno()), "w") as terminal,
+        Console(file=terminal).status(message, spinner="dots"),
+    ):
         yield

@@ -107,6 +107,18 @@ class SpecError(Exception):
         # one line, always: a spec's own text (a key, a path) may hold line breaks
         return printable(": ".join(parts))
 
+    def to_json(self) -> dict[str, object]:
+        """The error as the ``error`` member of a command's ``--json`` document."""
+        return {
+            "file": printable(self.file) if self.file else None,
+            "line": self.loc.line if self.loc else None,
+            "col": self.loc.col if self.loc else None,
+            "path": printable(self.path) if self.path else None,
+            "message": printable(self.message),
+            "hint": printable(self.hint) if self.hint else None,
+            "text": self.format(),
+        }
+
     def __str__(self) -> str:
         return self.format()
 

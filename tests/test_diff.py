@@ -65,7 +65,7 @@ def test_against_keras_models(tmp_path):
 def test_errors_exit_2(tmp_path):
     for args, message in [
         (["specs/lenet5.yaml", "nope.yaml"], "nope.yaml: no such file"),
-        (["specs/lenet5.yaml", "model.onnx"], "not a spec (.yaml), a Keras model file (.keras)"),
+        (["specs/lenet5.yaml", "model.onnx"], "not a spec (.yaml, or a bundled spec's name"),
         (
             ["specs/lenet5.yaml", "keras.applications.NoSuchNet"],
             "is not one of keras.applications' model functions",

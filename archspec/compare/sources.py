@@ -24,7 +24,10 @@ _FILE_SUFFIXES = frozenset({".h5", ".hdf5", ".onnx", ".pb", ".pt", ".pth", ".tfl
 
 
 def is_spec(ref: str) -> bool:
-    return ref.endswith((".yaml", ".yml"))
+    """A spec file, ``-`` (standard input) or a bundled spec's name (``resnet50``)."""
+    from archspec.zoo import looks_like_spec
+
+    return looks_like_spec(ref)
 
 
 def load_graph(
@@ -60,8 +63,8 @@ def load_graph(
         model = model_from_path(ref, allow_import=allow_import)
         return _import(model, ref), f"{model.name} ({ref})"
     raise SpecError(
-        "not a spec (.yaml), a Keras model file (.keras) or an import path "
-        "such as keras.applications.ResNet50",
+        "not a spec (.yaml, or a bundled spec's name such as resnet50), a Keras model "
+        "file (.keras) or an import path such as keras.applications.ResNet50",
         file=printable(ref),
     )
 

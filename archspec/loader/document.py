@@ -32,12 +32,14 @@ from archspec.loader.yaml_source import (
     read_yaml_file,
 )
 from archspec.spec.models import BlockLibrary, Spec
+from archspec.zoo import specs_root
 
 MAX_INCLUDE_DEPTH = 16
 #: most files one load reads: the spec, its bases and its block libraries
 MAX_INCLUDED_FILES = 64
-#: archspec's own specs (``specs/`` beside the package), which any spec may include
-BUNDLED_SPECS = Path(__file__).resolve().parents[2] / "specs"
+#: archspec's own specs (in the package, or ``specs/`` beside it in a checkout), which any
+#: spec may include
+BUNDLED_SPECS = specs_root()
 _OUTSIDE_HINT = (
     "`imports` and `extends` stay within the spec's folder, archspec's bundled specs and "
     "folders allowed with --include-root"
@@ -221,7 +223,7 @@ def _include_roots(spec: str | Path, extra: Sequence[str | Path] = ()) -> tuple[
     """
     named = Path(os.path.abspath(spec))
     roots = [_real(named.parent), _real(named).parent]
-    if BUNDLED_SPECS.is_dir():
+    if BUNDLED_SPECS is not None:
         roots.append(_real(BUNDLED_SPECS))
     roots.extend(_real(folder) for folder in extra)
     return tuple(dict.fromkeys(roots))
