@@ -165,3 +165,41 @@ def test_the_wheel_carries_the_specs_and_the_schema(tmp_path):
         "resnet101: ok (resnet101, 347 layers)",
         "examples/vit_small: ok (vit_small, 36 layers)",
     ]
+
+
+def _stdin_run(args: list[str], data: bytes, cwd) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "archspec", *args], input=data, capture_output=True, cwd=cwd,
+        timeout=120,
+    )  # fmt: skip
+
+
+def test_a_spec_from_standard_input(tmp_path):
+    (tmp_path / "lib").mkdir()
+    write(tmp_path / "lib", "blocks.yaml", "archspec: 1\nblocks:\n  act: {layers: [relu]}\n")
+    spec = b"archspec: 1\nname: piped\nimports: [lib/blocks.yaml]\ninput: [4]\n"
+    result = _stdin_run(["info", "-", "--json"], spec + b"layers: [{dense: {units: 2}}, act]\n",
+                        tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["name"] == "piped" and doc["totals"]["params"] == 10
+    # errors point into standard input
+    result = _stdin_run(["validate", "-"], spec + b"layers: [{dense: {unit: 2}}]\n", tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "error: <stdin>:5:25: layers[0]: `dense` has no attribute `unit` (did you mean `units`?)\n"
+    )
+    # imports are relative to the current folder, and confined to it as for a file
+    result = _stdin_run(["validate", "-"], spec.replace(b"lib/blocks", b"../outside") + b"layers: [act]\n",
+                        tmp_path / "lib")  # fmt: skip
+    assert b"outside the folders a spec may include from" in result.stderr
+
+
+def test_standard_input_is_read_with_a_bound(tmp_path):
+    from archspec.loader.yaml_source import MAX_FILE_BYTES
+
+    result = _stdin_run(["validate", "-"], b"#" * (MAX_FILE_BYTES + 10), tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        f"error: <stdin>: standard input is more than the limit of {MAX_FILE_BYTES:,} bytes\n"
+    )

@@ -22,17 +22,19 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from archspec.errors import Loc, SpecError, did_you_mean
-from archspec.loader.files import path_problem
+from archspec.loader.files import STDIN_NAME, path_problem, read_stdin
 from archspec.loader.yaml_source import (
+    MAX_FILE_BYTES,
     NodeBudget,
     PosDict,
     PosList,
     loc_of,
     locate,
+    read_yaml_bytes,
     read_yaml_file,
 )
 from archspec.spec.models import BlockLibrary, Spec
-from archspec.zoo import specs_root
+from archspec.zoo import STDIN, specs_root
 
 MAX_INCLUDE_DEPTH = 16
 #: most files one load reads: the spec, its bases and its block libraries
@@ -275,7 +277,19 @@ class _Resolver:
         self.budget = NodeBudget()
         self.files_read = 0
 
-    def resolve(self, path: Path, stack: tuple[Path, ...], *, library: bool = False) -> PosDict:
+    def resolve(
+        self,
+        path: Path,
+        stack: tuple[Path, ...],
+        *,
+        library: bool = False,
+        source: bytes | None = None,
+    ) -> PosDict:
+        """The document at ``path`` with its bases and imports merged in.
+
+        ``source`` is the text of a spec that has no file (one read from standard input);
+        ``path`` is then where it stands for include purposes: in the current folder.
+        """
         if library and path in self.libraries:
             return self.libraries[path]
         if len(stack) >= MAX_INCLUDE_DEPTH:
@@ -289,8 +303,13 @@ class _Resolver:
                 "files; this one would be more",
                 file=_display(path),
             )
-        shown = _display(path)
-        raw = _check_mapping(read_yaml_file(shown, budget=self.budget), shown, library=library)
+        if source is None:
+            shown = _display(path)
+            document = read_yaml_file(shown, budget=self.budget)
+        else:
+            shown = STDIN_NAME
+            document = read_yaml_bytes(source, shown, budget=self.budget)
+        raw = _check_mapping(document, shown, library=library)
         stack = (*stack, path)
         raw = self._with_imports(raw, path, stack)
         if library:
@@ -420,6 +439,11 @@ def load_raw(path: str | Path, *, include_roots: Sequence[str | Path] = ()) -> P
     that ``imports`` and ``extends`` may reach (``--include-root``).
     """
     file = os.fspath(path)
+    if file == STDIN:
+        source = read_stdin(MAX_FILE_BYTES)
+        here = Path.cwd() / STDIN_NAME  # imports and extends are relative to the current folder
+        resolver = _Resolver(_include_roots(here, include_roots))
+        return resolver.resolve(here, (), source=source)
     problem = path_problem(file, kind="a spec file")
     if problem is not None:
         raise SpecError(problem, file=file)

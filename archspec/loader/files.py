@@ -122,3 +122,35 @@ def read_bounded(path: str | Path, max_bytes: int, *, kind: str = "a spec file")
     if total > max_bytes:
         raise SpecError(_too_big(None, max_bytes), file=file)
     return b"".join(chunks)
+
+
+#: how a spec read from standard input is named in messages
+STDIN_NAME = "<stdin>"
+
+
+def read_stdin(max_bytes: int) -> bytes:
+    """Standard input up to its end, at most ``max_bytes`` of it (``archspec info -``).
+
+    Read in chunks with a bound, as a file is, so an endless pipe is refused once it has
+    given more than ``max_bytes``, not read until memory runs out.
+    """
+    import sys
+
+    stream = sys.stdin.buffer
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        while total <= max_bytes:
+            chunk = stream.read1(min(_READ_CHUNK, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        message = f"cannot read standard input: {exc.strerror or exc}"
+        raise SpecError(message, file=STDIN_NAME) from None
+    if total > max_bytes:
+        raise SpecError(
+            f"standard input is more than the limit of {max_bytes:,} bytes", file=STDIN_NAME
+        )
+    return b"".join(chunks)

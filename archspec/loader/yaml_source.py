@@ -460,8 +460,11 @@ def read_yaml_file(
     path: str | Path, *, max_bytes: int = MAX_FILE_BYTES, budget: NodeBudget | None = None
 ) -> Any:
     """Read and parse a spec file; any failure (missing, not text, too big) is a SpecError."""
-    file = str(path)
-    raw = read_bounded(path, max_bytes)
+    return read_yaml_bytes(read_bounded(path, max_bytes), str(path), budget=budget)
+
+
+def read_yaml_bytes(raw: bytes, file: str, *, budget: NodeBudget | None = None) -> Any:
+    """Parse a spec's bytes (a file's, or standard input's); ``file`` names it in errors."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
