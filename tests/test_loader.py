@@ -78,11 +78,10 @@ def test_dates_and_equals_signs_stay_text():
         ("18446744073709551615", 2**64 - 1),
         ("-18446744073709551615", -(2**64) + 1),
         ("0x" + "0" * 5000 + "1F", 31),
-        ("-017", -15),
-        ("0b1_0", 2),
-        ("1:30", 90),
-        ("1_000", 1000),
-        ("0_", 0),
+        ("0o" + "0" * 5000 + "17", 15),
+        ("-017", -17),
+        ("+010", 10),
+        ("-0", 0),
     ],
 )
 def test_integers_within_64_bits_keep_their_value(text, value):
@@ -95,10 +94,9 @@ def test_integers_within_64_bits_keep_their_value(text, value):
         "18446744073709551616",
         "99999999999999999999999",
         "9" * 5000,
-        "-0x1" + "0" * 16,
-        "0b1" + "0" * 64,
-        "1" + ":59" * 12,
-        "1_" * 200_000 + "1",
+        "0x1" + "0" * 16,
+        "0o2" + "0" * 22,
+        "-" + "0" * 200_000 + "9" * 20,
     ],
 )
 def test_integers_past_64_bits_are_refused_at_their_position(text):
@@ -114,13 +112,13 @@ def test_integers_past_64_bits_are_refused_at_their_position(text):
 @settings(max_examples=300, deadline=None)
 @given(
     value=st.integers(-(2**80), 2**80) | st.integers(-(2**66), 2**66),
-    form=st.sampled_from(["{}", "{:_}", "0x{:x}", "0b{:b}", "0{:o}"]),
+    form=st.sampled_from(["{}", "+{}", "000{}", "0x{:x}", "0x{:X}", "0o{:o}"]),
 )
 def test_generated_integer_literals(value, form):
     """Any integer literal reads as its value within 64 bits and is refused beyond."""
+    if form not in ("{}", "000{}"):
+        value = abs(value)  # `+`, hexadecimal and octal forms: no minus sign in YAML 1.2
     text = ("-" if value < 0 else "") + form.format(abs(value))
-    if form == "0{:o}" and value == 0:
-        text = "0"
     try:
         data = parse_yaml(f"a: {text}\n", "f.yaml")
     except SpecError as exc:

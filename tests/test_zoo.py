@@ -190,8 +190,8 @@ def test_a_spec_from_standard_input(tmp_path):
         "error: <stdin>:5:25: layers[0]: `dense` has no attribute `unit` (did you mean `units`?)\n"
     )
     # imports are relative to the current folder, and confined to it as for a file
-    result = _stdin_run(["validate", "-"], spec.replace(b"lib/blocks", b"../outside") + b"layers: [act]\n",
-                        tmp_path / "lib")  # fmt: skip
+    outside = spec.replace(b"lib/blocks", b"../outside") + b"layers: [act]\n"
+    result = _stdin_run(["validate", "-"], outside, tmp_path / "lib")
     assert b"outside the folders a spec may include from" in result.stderr
 
 

@@ -1,13 +1,18 @@
 """YAML text to plain data that remembers where every value came from.
 
+Plain scalars are read by the YAML 1.2 core schema, as editors and other YAML 1.2
+tools read them: ``no``, ``on`` and ``y`` are text, ``010`` is ten, ``0o17`` and ``0x1F``
+are octal and hexadecimal, ``1e-4`` is a number, and ``1_000``, ``1:30`` and dates are
+text. The one addition is the merge key ``<<``, which YAML 1.2 tools commonly keep.
+
 PyYAML's safe loader is used, never the full one: a spec is data and can never name
 a Python object. Before a document is composed, one pass over the parser's events
 bounds its shape: no tags, at most :data:`MAX_NESTING` levels of lists and mappings,
 and at most :data:`MAX_DOCUMENT_NODES` nodes once aliases are expanded (a "billion
 laughs" file is a few hundred bytes), so nothing recursive or large is built from
 hostile text. While constructing, this module rejects duplicate keys (PyYAML silently
-keeps the last) and integers wider than expressions allow, keeps dates and ``=`` as
-text, and records the line and column of every mapping key and value and list item.
+keeps the last) and integers wider than expressions allow, and records the line and
+column of every mapping key and value and list item.
 
 A file named by an import may be anything, so no message here quotes a document's
 text, except the keys of one that presents itself as a spec (an ``archspec`` key).
@@ -15,6 +20,8 @@ text, except the keys of one that presents itself as a spec (an ``archspec`` key
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,46 +226,70 @@ def _shape_error(message: str, event: yaml.Event, file: str) -> SpecError:
     return SpecError(message, loc=_mark(file, event.start_mark))
 
 
-def _yaml_int(text: str) -> int:
-    """The value of a YAML 1.1 integer: ``-0x1F``, ``017`` (octal), ``1_000``, ``1:30`` (90).
+#: the tags of YAML 1.2's core schema and the plain scalars that have them (spec 10.3.2),
+#: with the merge key; a plain scalar that matches none is text
+CORE_SCHEMA: tuple[tuple[str, str], ...] = (
+    ("null", r"(?:null|Null|NULL|~|)"),
+    ("bool", r"(?:true|True|TRUE|false|False|FALSE)"),
+    ("int", r"(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)"),
+    (
+        "float",
+        r"(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))",
+    ),
+    ("merge", r"<<"),
+)
 
-    Raises ValueError when the text is malformed (``0b_``) and OverflowError when it has
-    more digits than a number of :data:`MAX_INT_BITS` bits; digits are counted before
-    anything is converted, so a literal of a million digits costs nothing.
+
+def _core_resolvers() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+    """PyYAML's implicit resolvers (by first character) for :data:`CORE_SCHEMA`."""
+    firsts = {
+        "null": "nN~",
+        "bool": "tTfF",
+        "int": "-+0123456789",
+        "float": "-+0123456789.",
+        "merge": "<",
+    }
+    table: dict[str, list[tuple[str, re.Pattern[str]]]] = {"": []}
+    for name, pattern in CORE_SCHEMA:
+        entry = (f"tag:yaml.org,2002:{name}", re.compile(pattern + r"\Z"))
+        for first in firsts[name]:
+            table.setdefault(first, []).append(entry)
+    table[""].append(table["n"][0])  # an empty plain scalar is null
+    return table
+
+
+def _core_int(text: str) -> int:
+    """The value of a core-schema integer: ``-17``, ``010`` (ten), ``0o17``, ``0x1F``.
+
+    Raises OverflowError when it has more digits than a number of :data:`MAX_INT_BITS`
+    bits; digits are counted before anything is converted, so a literal of a million
+    digits costs nothing.
     """
-    body = text.replace("_", "")
-    sign = -1 if body.startswith("-") else 1
-    body = body[1:] if body.startswith(("-", "+")) else body
-    if ":" in body:
-        parts = body.split(":")
-        if len(parts) > MAX_INT_BITS // 5:  # 60 ** 12 already needs 71 bits
-            raise OverflowError
-        value = 0
-        for part in parts:
-            value = value * 60 + _digits(part, 10)
-    elif body.startswith("0b"):
-        value = _digits(body[2:], 2)
-    elif body.startswith("0x"):
-        value = _digits(body[2:], 16)
-    elif body.startswith("0") and len(body) > 1:
-        value = _digits(body[1:], 8)
-    else:
-        value = _digits(body, 10)
-    return sign * value
+    if text.startswith("0o"):
+        return _digits(text[2:], 8)
+    if text.startswith("0x"):
+        return _digits(text[2:], 16)
+    sign = -1 if text.startswith("-") else 1
+    return sign * _digits(text.lstrip("+-"), 10)
 
 
 def _digits(text: str, base: int) -> int:
-    if not text:
-        raise ValueError("no digits")
     significant = text.lstrip("0")
     if len(significant) > MAX_INT_BITS:
         raise OverflowError
     return int(significant or "0", base)
 
 
-#: implicit types kept from YAML 1.1: a date or `=` stays text rather than becoming an
-#: object a spec has no use for (or an error PyYAML does not catch, as `2001-13-45` is)
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "merge")}
+def _core_float(text: str) -> float:
+    """The value of a core-schema float: ``1e-4``, ``.5``, ``-.inf``, ``.nan``."""
+    body = text.lstrip("+-").lower()
+    sign = -1.0 if text.startswith("-") else 1.0
+    if body == ".inf":
+        return sign * math.inf
+    if body == ".nan":
+        return math.nan
+    return float(text)
 
 
 class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -267,10 +298,7 @@ class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     file_name = "<string>"
     #: whether messages may quote keys: only once the text presents itself as a spec
     quote_keys = False
-    yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag in _PLAIN_TAGS]
-        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-    }
+    yaml_implicit_resolvers = _core_resolvers()
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> PosDict:
         if not isinstance(node, yaml.MappingNode):
@@ -308,11 +336,8 @@ class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         return result
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
-        text = self.construct_scalar(node)
         try:
-            value = _yaml_int(text)
-        except ValueError:
-            return text  # YAML 1.1 calls `0b_` an integer; it is text here
+            value: int | None = _core_int(self.construct_scalar(node))
         except OverflowError:
             value = None
         if value is None or not int_fits(value):
@@ -321,6 +346,9 @@ class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 loc=_mark(self.file_name, node.start_mark),
             )
         return value
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:  # type: ignore[override]
+        return _core_float(self.construct_scalar(node))
 
     def construct_yaml_map(self, node: yaml.MappingNode):  # type: ignore[override]
         data = PosDict()
@@ -340,6 +368,9 @@ class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 _PositionLoader.add_constructor("tag:yaml.org,2002:map", _PositionLoader.construct_yaml_map)
 _PositionLoader.add_constructor("tag:yaml.org,2002:seq", _PositionLoader.construct_yaml_seq)
 _PositionLoader.add_constructor("tag:yaml.org,2002:int", _PositionLoader.construct_yaml_int)
+_PositionLoader.add_constructor("tag:yaml.org,2002:float", _PositionLoader.construct_yaml_float)
+# `<<` merges only as a key (flatten_mapping); as a value it is text, as YAML 1.2 reads it
+_PositionLoader.add_constructor("tag:yaml.org,2002:merge", _PositionLoader.construct_scalar)
 
 
 def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecError:
