@@ -7,13 +7,11 @@ on stderr and exit code 2, without a traceback unless ``--debug`` is given. Only
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import signal
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +19,14 @@ import click
 
 from archspec.console import emit_json, json_mode, progress, quiet, say, warn
 from archspec.errors import SpecError, printable
+from archspec.safe_write import (  # noqa: F401 - the commands' modules take them from here
+    Terminated,
+    check_output,
+    signals_raise,
+    write_atomically,
+)
 
 EXIT_ERROR = 2
-#: signals that end a build cleanly: the temporary model file is removed first
-_CLEAN_EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-
-
-class Terminated(BaseException):
-    """A termination signal arrived; raised where the process was, so cleanup runs."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def signals_raise() -> Iterator[None]:
-    """While inside, SIGTERM and SIGHUP raise :class:`Terminated` instead of killing."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated(signum)
-
-    previous = {s: signal.signal(s, handler) for s in _CLEAN_EXIT_SIGNALS}
-    try:
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
 
 
 class _Group(click.Group):
@@ -306,83 +285,6 @@ def validate(
         sys.exit(EXIT_ERROR)
 
 
-def check_output(out: Path, what: str, suffix: str | None = None) -> None:
-    """Refuse, before any work, an output path that cannot take a new file.
-
-    A FIFO would block the write, a device would swallow it, a symbolic-link loop or a
-    NUL byte would fail late: each is one line now, and nothing is built first.
-    """
-    if suffix is not None and out.suffix != suffix:
-        raise SpecError(f"the output file must end in `{suffix}`, got `{out.name}`", file=str(out))
-    from archspec.loader.files import path_problem
-
-    problem = path_problem(out, kind=what)
-    if problem is not None:
-        raise SpecError(f"cannot write {what} there: the path {problem}", file=str(out))
-    parent = out.parent
-    if not parent.is_dir():
-        raise SpecError(f"cannot write {what}: folder `{parent}` does not exist", file=str(out))
-    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise SpecError(f"cannot write {what}: permission denied", file=str(out))
-
-
-def write_atomically(write: Callable[[str], None], out: Path) -> None:
-    """``write(path)`` to a temporary file beside ``out``, then rename: never a half file.
-
-    The file is flushed to disk before the rename, and the folder after it, so a crash
-    leaves the old file or the whole new one. Any exception (an interrupt, a signal
-    turned into :class:`Terminated`) removes the temporary file. Signals are held back
-    while it is created, so none can arrive between its creation and the cleanup's
-    knowing its name.
-    """
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, *_CLEAN_EXIT_SIGNALS})
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".keras", dir=out.parent)
-        os.close(fd)
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        _fsync(tmp)
-        os.replace(tmp, out)
-        _fsync(out.parent)
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
-def _fsync(path: str | Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def tensor_specs(model: Any) -> dict[str, list[dict[str, Any]]]:
-    """Name, shape (batch as null) and dtype of a model's inputs and outputs, in order.
-
-    Outputs are named after the layers that produce them, as ``model.output_names``.
-    """
-
-    def entries(tensors: list[Any], names: list[str]) -> list[dict[str, Any]]:
-        return [
-            {"name": name, "shape": list(t.shape), "dtype": str(t.dtype)}
-            for name, t in zip(names, tensors, strict=True)
-        ]
-
-    inputs, outputs = list(model.inputs), list(model.outputs)
-    return {
-        "inputs": entries(inputs, [t.name for t in inputs]),
-        "outputs": entries(outputs, list(model.output_names)),
-    }
-
-
 @main.command()
 @click.argument("spec", metavar="SPEC", type=SPEC)
 @set_option
@@ -413,6 +315,7 @@ def build(
     """
     with signals_raise():
         from archspec.api import load
+        from archspec.export import interface
 
         result = load(
             spec, parse_overrides(sets), node_limit=max_nodes, include_roots=include_roots
@@ -447,7 +350,7 @@ def build(
                     "params": total,
                     "trainable_params": trainable,
                     "non_trainable_params": total - trainable,
-                    **tensor_specs(model),
+                    **{k: [t.to_json() for t in v] for k, v in interface(model).items()},
                     "output": None if no_save else str(out),
                 }
             )
@@ -593,6 +496,14 @@ def schema(output: str | None) -> None:
 from archspec.commands.list_specs import list_specs as _list_specs  # noqa: E402
 
 main.add_command(_list_specs)
+
+from archspec.commands.export import export as _export  # noqa: E402
+
+main.add_command(_export)
+
+from archspec.commands.draw import draw as _draw  # noqa: E402
+
+main.add_command(_draw)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

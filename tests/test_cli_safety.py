@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archspec import cli
+from archspec import cli, safe_write
 from archspec.cli import main
 from tests.conftest import ROOT
 
@@ -85,7 +85,7 @@ def test_the_model_is_flushed_before_the_rename(tmp_path, monkeypatch):
     import keras
 
     steps: list[tuple[str, str]] = []
-    monkeypatch.setattr(cli, "_fsync", lambda path: steps.append(("fsync", str(path))))
+    monkeypatch.setattr(safe_write, "fsync", lambda path: steps.append(("fsync", str(path))))
     real_replace = os.replace
 
     def replace(src, dst):
