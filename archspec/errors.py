@@ -8,8 +8,9 @@ single ``file:line:col: spec.path: message`` line and exit with code 2.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 #: paths longer than this (blocks nested dozens deep) keep their start and end only
 MAX_PATH_CHARS = 200
@@ -121,6 +122,25 @@ class SpecError(Exception):
 
     def __str__(self) -> str:
         return self.format()
+
+
+#: plain words YAML 1.1 read as booleans and YAML 1.2 (which archspec reads) reads as text
+_YAML11_BOOLEANS = {"yes": True, "no": False, "on": True, "off": False, "y": True, "n": False}
+
+
+def yaml11_hint(err: Mapping[str, Any]) -> str | None:
+    """For a pydantic error on a YAML 1.1 boolean word (``use_bias: no``), what to write.
+
+    Older YAML tools read ``no`` as false; archspec and editors read it as text, so the
+    message alone ("Input should be a valid boolean, got 'no'") would puzzle.
+    """
+    given = err.get("input")
+    if not str(err.get("type", "")).startswith("bool") or not isinstance(given, str):
+        return None
+    value = _YAML11_BOOLEANS.get(given.lower())
+    if value is None:
+        return None
+    return f"YAML 1.2 reads `{given}` as text; write `{str(value).lower()}`"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

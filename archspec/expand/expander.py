@@ -17,7 +17,7 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from archspec.errors import Loc, SpecError, did_you_mean
+from archspec.errors import Loc, SpecError, did_you_mean, yaml11_hint
 from archspec.ir.graph import Graph, Node, Source, gc_paused
 from archspec.loader.document import first_error
 from archspec.loader.yaml_source import PosDict, locate
@@ -769,7 +769,9 @@ class Expander:
         if attr is None:  # a rule between attributes: the step is at fault
             return where.error(f"`{op.name}`: {message}")
         return where.error(
-            f"`{op.name}` attribute `{attr}`: {message}, got {err.get('input')!r}", loc=loc
+            f"`{op.name}` attribute `{attr}`: {message}, got {err.get('input')!r}",
+            yaml11_hint(err),
+            loc,
         )
 
     # ------------------------------------------------------------------ blocks

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from archspec.errors import Loc, SpecError, did_you_mean
+from archspec.errors import Loc, SpecError, did_you_mean, yaml11_hint
 from archspec.loader.files import STDIN_NAME, path_problem, read_stdin
 from archspec.loader.yaml_source import (
     MAX_FILE_BYTES,
@@ -106,6 +106,8 @@ def validation_error(exc: ValidationError, raw: Any, model: type[BaseModel]) -> 
         message = f"missing required field `{path[-1]}`" if path else "missing field"
         path = path[:-1]
         loc = locate(raw, path)
+    else:
+        hint = yaml11_hint(err)
     return SpecError(message, loc=loc, path=format_path(path) or None, hint=hint)
 
 

@@ -41,7 +41,7 @@ from pydantic import (
     model_validator,
 )
 
-from archspec.errors import did_you_mean
+from archspec.errors import did_you_mean, yaml11_hint
 from archspec.ops.costs import Weight
 from archspec.ops.registry import REGISTRY, Attrs, OpDef
 from archspec.ops.shapes import Shape, ShapeError, fmt
@@ -203,7 +203,9 @@ def _attribute_message(exc: ValidationError, op: OpDef) -> str:
     message = err["msg"].removeprefix("Value error, ")
     if attr is None:  # a rule between attributes
         return f"`{op.name}`: {message}"
-    return f"`{op.name}` attribute `{attr}`: {message}, got {err.get('input')!r}"
+    hint = yaml11_hint(err)
+    text = f"`{op.name}` attribute `{attr}`: {message}, got {err.get('input')!r}"
+    return f"{text} ({hint})" if hint else text
 
 
 # ---------------------------------------------------------------------------- Keras's form

@@ -78,7 +78,7 @@ class ParamDecl(_Model):
         "the type of `default`).",
     )
     default: Any = Field(default=None, description="Value used when the caller gives none.")
-    required: bool = Field(default=False, description="True when a caller must give a value.")
+    required: StrictBool = Field(default=False, description="True when a caller must give a value.")
     doc: str | None = Field(default=None, description="What the parameter means.")
     choices: list[Any] | None = Field(
         default=None,
@@ -568,7 +568,9 @@ class Spec(_Model):
     )
     input: InputSpec | None = Field(default=None, description="The single input's shape.")
     inputs: dict[str, InputSpec] | None = Field(
-        default=None, description="Named inputs and their shapes, for several inputs."
+        default=None,
+        min_length=1,
+        description="Named inputs and their shapes, for several inputs.",
     )
     blocks: dict[str, BlockDef] = Field(default_factory=dict, description="Named blocks.")
     layers: Sequence | None = None
