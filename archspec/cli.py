@@ -17,7 +17,16 @@ from typing import Any
 
 import click
 
-from archspec.console import emit_json, json_mode, progress, quiet, say, warn
+from archspec.console import (
+    JSON_KEY,
+    QUIET_KEY,
+    emit_json,
+    json_mode,
+    progress,
+    quiet,
+    say,
+    warn,
+)
 from archspec.errors import SpecError, printable
 from archspec.safe_write import (  # noqa: F401 - the commands' modules take them from here
     Terminated,
@@ -61,33 +70,24 @@ def _warn_plugins() -> None:
         warn(f"{printable(error.message)} (its ops are not available)")
 
 
-def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
-    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+def _mode_flag(*names: str, key: str, help: str) -> Callable[[Any], Any]:
+    """A flag that is no function argument: it sets ``key`` in the command's context,
+    where :mod:`archspec.console` reads it."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         ctx.meta[key] = value
 
-    return callback
+    return click.option(
+        *names, is_flag=True, expose_value=False, is_eager=True, callback=remember, help=help
+    )
 
 
 #: ``-q``: print nothing but errors (read with :func:`archspec.console.quiet`)
-quiet_option = click.option(
-    "-q",
-    "--quiet",
-    is_flag=True,
-    expose_value=False,
-    is_eager=True,
-    callback=_remember("archspec.quiet"),
-    help="Print nothing but errors.",
-)
+quiet_option = _mode_flag("-q", "--quiet", key=QUIET_KEY, help="Print nothing but errors.")
 
 #: ``--json``: stdout is one JSON document (read with :func:`archspec.console.json_mode`)
-json_option = click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    expose_value=False,
-    is_eager=True,
-    callback=_remember("archspec.json"),
-    help="Print one JSON document on stdout instead of text.",
+json_option = _mode_flag(
+    "--json", key=JSON_KEY, help="Print one JSON document on stdout instead of text."
 )
 
 
@@ -315,7 +315,7 @@ def build(
     """
     with signals_raise():
         from archspec.api import load
-        from archspec.export import interface
+        from archspec.export import interface, quiet_output
 
         result = load(
             spec, parse_overrides(sets), node_limit=max_nodes, include_roots=include_roots
@@ -323,8 +323,9 @@ def build(
         out = Path(output) if output else Path(f"{result.name}.keras")
         if not no_save:
             check_output(out, "the model", ".keras")
+        debugging = bool(click.get_current_context().meta.get("archspec.debug"))
         with progress(f"building {result.name} with Keras"):
-            model = result.build(quiet=not click.get_current_context().meta.get("archspec.debug"))
+            model = result.build(quiet=not debugging)
         if summary and not json_mode() and not quiet():
             model.summary()
         trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
@@ -335,7 +336,9 @@ def build(
         )
         if not no_save:
             try:
-                with progress(f"saving {out}"):
+                # under JAX or PyTorch, Keras imports TensorFlow while saving: its start-up
+                # lines are held back as they are at build time
+                with progress(f"saving {out}"), quiet_output(not debugging):
                     write_atomically(model.save, out)
             except OSError as exc:
                 raise SpecError(

@@ -22,8 +22,9 @@ from typing import Any
 
 import click
 
-_QUIET = "archspec.quiet"
-_JSON = "archspec.json"
+#: where the running command's ``-q`` and ``--json`` are kept (in its click context's meta)
+QUIET_KEY = "archspec.quiet"
+JSON_KEY = "archspec.json"
 
 
 def _meta() -> dict[str, Any]:
@@ -31,21 +32,14 @@ def _meta() -> dict[str, Any]:
     return ctx.meta if ctx is not None else {}
 
 
-def set_mode(*, quiet: bool = False, as_json: bool = False) -> None:
-    """Record the running command's ``-q`` and ``--json`` (called by the CLI's wrapper)."""
-    meta = _meta()
-    meta[_QUIET] = quiet
-    meta[_JSON] = as_json
-
-
 def quiet() -> bool:
     """Whether ``-q`` was given: print nothing but errors."""
-    return bool(_meta().get(_QUIET))
+    return bool(_meta().get(QUIET_KEY))
 
 
 def json_mode() -> bool:
     """Whether ``--json`` was given: stdout is one JSON document."""
-    return bool(_meta().get(_JSON))
+    return bool(_meta().get(JSON_KEY))
 
 
 def say(text: str) -> None:

@@ -1,8 +1,14 @@
-"""Small helpers for tests that write specs on the fly."""
+"""Small helpers for tests that write specs on the fly or run the command line."""
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import subprocess
+import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -39,3 +45,30 @@ def weight_names(layer, expected: list[str]) -> list[str]:
         path = weight.path
         names.append(name if path == name or path.endswith("/" + name) else path)
     return names
+
+
+def run_on_a_terminal(
+    args: list[str], *, cwd: Path, env: Mapping[str, str], timeout: float = 300
+) -> tuple[int, str, str]:
+    """``python -m archspec ARGS`` with stderr on a pseudo-terminal and stdout on a pipe, as
+    a person at a terminal runs it piping the result on; returns (exit code, stdout, what
+    the terminal showed)."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archspec", *args],
+        stdout=subprocess.PIPE, stderr=follower, cwd=cwd, env=dict(env),
+    )  # fmt: skip
+    os.close(follower)
+    seen = b""
+    while select.select([leader], [], [], timeout)[0]:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    stdout = proc.stdout.read().decode()
+    code = proc.wait(timeout=60)
+    return code, stdout, seen.decode(errors="replace")

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import subprocess
-import sys
 
 import click
 import pytest
@@ -16,7 +13,7 @@ from click.testing import CliRunner
 from archspec import zoo
 from archspec.cli import main
 from tests.conftest import ROOT
-from tests.helpers import write
+from tests.helpers import run_on_a_terminal, write
 from tests.test_cli import run as run_without_frameworks
 
 #: how to run each command cheaply; every registered command must be here
@@ -130,31 +127,8 @@ def test_every_command_is_covered_here():
 
 
 def _run_with_stderr_on_a_terminal(args: list[str]) -> tuple[int, str, str]:
-    """Run archspec with stderr on a pseudo-terminal and stdout on a pipe."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "archspec", *args],
-        stdout=subprocess.PIPE, stderr=follower, cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if not k.startswith("TF_")},  # a user's shell
-    )  # fmt: skip
-    os.close(follower)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 300)
-        if not ready:
-            proc.kill()
-            break
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the process is gone
-            break
-        if not chunk:
-            break
-        seen += chunk
-    stdout = proc.stdout.read().decode()
-    proc.wait(timeout=60)
-    os.close(leader)
-    return proc.returncode, stdout, seen.decode(errors="replace")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}  # a user's shell
+    return run_on_a_terminal(args, cwd=ROOT, env=env)
 
 
 def test_build_shows_progress_on_a_terminal_only(tmp_path):

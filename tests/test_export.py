@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from archspec.cli import Terminated, main
 from tests.conftest import ROOT
-from tests.helpers import write
+from tests.helpers import run_on_a_terminal, write
 
 SEED = 1234
 ATOL = 1e-4
@@ -319,29 +319,12 @@ def test_the_converters_chatter_is_held_back(tmp_path):
 def test_progress_shows_on_a_terminal_and_the_chatter_does_not(tmp_path):
     """With stderr on a terminal, the spinner keeps its way there while what TensorFlow
     prints meanwhile is held back."""
-    import pty
-    import select
 
     out = tmp_path / "lenet.tflite"
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "archspec", "export", "lenet5", "-f", "tflite", "-o", str(out)],
-        stdout=subprocess.PIPE, stderr=follower, cwd=ROOT, env=ENV,
-    )  # fmt: skip
-    os.close(follower)
-    seen = b""
-    while select.select([leader], [], [], 240)[0]:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the process is gone
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    stdout = proc.stdout.read().decode()
-    assert proc.wait(timeout=60) == 0, seen
-    terminal = seen.decode(errors="replace")
+    code, stdout, terminal = run_on_a_terminal(
+        ["export", "lenet5", "-f", "tflite", "-o", str(out)], cwd=ROOT, env=ENV, timeout=240
+    )
+    assert code == 0, terminal
     assert "building lenet5 with Keras" in terminal and "converting to TFLite" in terminal
     for chatter in ("I0000", "W0000", "WARNING", "oneDNN", "Warning"):
         assert chatter not in terminal
