@@ -16,6 +16,8 @@ from archspec.zoo import resolve
 if TYPE_CHECKING:
     import keras
 
+    from archspec.weights import TransferReport
+
 
 @dataclass
 class ArchSpec:
@@ -30,6 +32,8 @@ class ArchSpec:
     #: the parameters the caller set (reported at their ``--set`` when out of range)
     overridden: frozenset[str] = frozenset()
     _graph: Graph | None = field(default=None, repr=False)
+    #: what the last ``build(weights=...)`` moved (see :mod:`archspec.weights`)
+    transfer_report: TransferReport | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -48,11 +52,39 @@ class ArchSpec:
             )
         return self._graph
 
-    def build(self, *, quiet: bool = True) -> keras.Model:
-        """The Keras 3 functional model (imports Keras; ``quiet`` holds back TF's start-up log)."""
+    def build(
+        self,
+        *,
+        quiet: bool = True,
+        weights: str | keras.Model | None = None,
+        weights_model: str | None = None,
+        strict: bool = False,
+    ) -> keras.Model:
+        """The Keras 3 functional model (imports Keras; ``quiet`` holds back TF's start-up log).
+
+        ``weights`` fills it from trained weights wherever they fit: a ``keras.Model``,
+        a ``.keras`` file, or a weights file (``.weights.h5``, a legacy ``.h5``) with
+        ``weights_model``, the model it belongs to (see :func:`archspec.weights.load_source`).
+        What moved is in :attr:`transfer_report`; with ``strict``, a layer left unfilled
+        is a :class:`SpecError`.
+        """
         from archspec.emit.keras_emitter import to_keras
 
-        return to_keras(self.graph(), quiet=quiet)
+        model = to_keras(self.graph(), quiet=quiet)
+        if weights is None:
+            return model
+        from archspec.weights import load_source, transfer
+
+        if isinstance(weights, str | Path):
+            label = str(weights)
+            source = load_source(label, weights_model, node_limit=self.node_limit, quiet=quiet)
+        else:
+            label, source = f"the model `{weights.name}`", weights
+        self.transfer_report = transfer(model, self.graph(), source, label=label)
+        error = self.transfer_report.unfilled_error() if strict else None
+        if error is not None:
+            raise error
+        return model
 
 
 def load(

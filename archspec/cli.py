@@ -291,6 +291,20 @@ def validate(
 @click.option("-o", "--output", type=click.Path(), help="Where to save (default: NAME.keras).")
 @click.option("--no-save", is_flag=True, help="Build and summarise only.")
 @click.option("--summary", is_flag=True, help="Print the Keras layer-by-layer summary.")
+@click.option(
+    "--weights",
+    "weights",
+    metavar="SOURCE",
+    help="Fill the model from trained weights where they fit: a .keras file, or a weights "
+    "file (.weights.h5, legacy .h5) with --weights-model; a report says what moved.",
+)
+@click.option(
+    "--weights-model",
+    metavar="MODEL",
+    help="The model a weights file belongs to: a spec, a .keras file or an import path "
+    "such as keras.applications.ResNet50.",
+)
+@click.option("--strict", is_flag=True, help="With --weights: fail unless every layer was filled.")
 @json_option
 @root_option
 @limit_option
@@ -301,6 +315,9 @@ def build(
     output: str | None,
     no_save: bool,
     summary: bool,
+    weights: str | None,
+    weights_model: str | None,
+    strict: bool,
     include_roots: tuple[str, ...],
     max_nodes: int,
 ) -> None:
@@ -311,7 +328,7 @@ def build(
     \b
     Examples:
       archspec build specs/googlenet.yaml --set aux=true
-      archspec build resnet50 --set classes=10 -o resnet50_10.keras --json
+      archspec build resnet50 --set classes=10 --weights trained_resnet50.keras
     """
     with signals_raise():
         from archspec.api import load
@@ -324,8 +341,12 @@ def build(
         if not no_save:
             check_output(out, "the model", ".keras")
         debugging = bool(click.get_current_context().meta.get("archspec.debug"))
+        if weights_model is not None and weights is None:
+            raise SpecError(
+                "--weights-model names the model of a --weights file", path="--weights-model"
+            )
         with progress(f"building {result.name} with Keras"):
-            model = result.build(quiet=not debugging)
+            model = result.build(quiet=not debugging, weights=weights, weights_model=weights_model)
         if summary and not json_mode() and not quiet():
             model.summary()
         trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
@@ -334,6 +355,15 @@ def build(
             f"{result.name}: {len(model.layers)} layers, {total:,} parameters "
             f"({trainable:,} trainable, {total - trainable:,} non-trainable)"
         )
+        report = result.transfer_report
+        if report is not None:
+            from archspec.weights import render_text
+
+            say(render_text(report))
+            # the report is shown first, so a person sees what did not fit
+            error = report.unfilled_error() if strict else None
+            if error is not None:
+                raise error
         if not no_save:
             try:
                 # under JAX or PyTorch, Keras imports TensorFlow while saving: its start-up
@@ -355,6 +385,7 @@ def build(
                     "non_trainable_params": total - trainable,
                     **{k: [t.to_json() for t in v] for k, v in interface(model).items()},
                     "output": None if no_save else str(out),
+                    "weights": report.to_json() if report is not None else None,
                 }
             )
 

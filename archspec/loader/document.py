@@ -34,7 +34,7 @@ from archspec.loader.yaml_source import (
     read_yaml_file,
 )
 from archspec.spec.models import BlockLibrary, Spec
-from archspec.zoo import STDIN, specs_root
+from archspec.zoo import STDIN, bundled, specs_root
 
 MAX_INCLUDE_DEPTH = 16
 #: most files one load reads: the spec, its bases and its block libraries
@@ -348,6 +348,9 @@ class _Resolver:
                 _OUTSIDE_HINT,
             )
         candidate = base_file.parent / target
+        if key == "extends" and not os.path.lexists(candidate) and target in bundled():
+            # `extends: resnet50`: a bundled spec by name, as on the command line
+            candidate = bundled()[target]
         path = _real(candidate)
         if not any(path.is_relative_to(root) for root in self.roots):
             raise refuse(
