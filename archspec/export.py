@@ -252,14 +252,10 @@ def load_model(
 
 
 def _load_model_file(ref: str, node_limit: int, quiet: bool, progress: Progress) -> keras.Model:
-    from archspec.compare.model_file import build_model, check_config, read_config
-    from archspec.emit.keras_emitter import import_keras
+    from archspec.compare.model_file import load_checked
 
-    config = read_config(ref)
-    check_config(config, ref, node_limit)
     with progress(f"loading {printable(ref)}"):
-        import_keras(quiet=quiet)
-        model = build_model(config, ref)
+        model = load_checked(ref, node_limit, quiet=quiet)
         try:
             model.load_weights(ref)
         except Exception as exc:  # noqa: BLE001 - any weights Keras rejects are the file's fault

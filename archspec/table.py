@@ -15,6 +15,22 @@ from dataclasses import dataclass
 
 from archspec.errors import printable
 
+_UNITS = ("", "K", "M", "G", "T", "P", "E")
+
+
+def human(value: int | None) -> str:
+    """``1234567`` as ``1.2M`` (parameters, MACs); below a thousand as is; ``?`` for an
+    unknown figure."""
+    if value is None:
+        return "?"
+    if abs(value) < 1000:
+        return str(value)
+    scaled, unit = float(value), 0
+    while abs(scaled) >= 999.95 and unit < len(_UNITS) - 1:
+        scaled /= 1000
+        unit += 1
+    return f"{scaled:.1f}{_UNITS[unit]}"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -57,3 +73,20 @@ def render(
         out.extend(line(row) for row in foot)
     out.append(rule("└", "┴", "┘", "─"))
     return "\n".join(out) + "\n"
+
+
+def aligned(columns: Sequence[Column], rows: Iterable[Sequence[str]], gap: str = "  ") -> list[str]:
+    """Header and rows as lines of plain aligned columns, without rules or trailing spaces.
+
+    For short listings (``list``, the weights report) that people read and grep; cells
+    are escaped as in :func:`render`.
+    """
+    body = [[printable(cell) for cell in row] for row in ([c.header for c in columns], *rows)]
+    widths = [max(len(row[i]) for row in body) for i in range(len(columns))]
+    return [
+        gap.join(
+            cell.rjust(w) if column.right else cell.ljust(w)
+            for cell, w, column in zip(row, widths, columns, strict=True)
+        ).rstrip()
+        for row in body
+    ]

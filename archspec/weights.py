@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archspec.errors import SpecError, printable
+from archspec.table import Column, aligned
 
 if TYPE_CHECKING:
     import keras
@@ -235,20 +236,14 @@ def _shape_text(shapes: tuple[tuple[int, ...], ...]) -> str:
 def render_text(report: TransferReport) -> str:
     """The report as text: a row per stage (top-level scope), the totals, then each layer
     that did not take its weights and each unused source layer, by name."""
-    heads = ("scope", *STATUSES)
     rows = [
         (scope or "(no scope)", *(str(c[s]) for s in STATUSES))
         for scope, c in report.by_scope(depth=1).items()
     ]
     totals = report.counts()
     rows.append(("total", *(str(totals[s]) for s in STATUSES)))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
-    lines = [report.summary()]
-    for row in (heads, *rows):
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
+    columns = (Column("scope"), *(Column(s, right=True) for s in STATUSES))
+    lines = [report.summary(), *aligned(columns, rows)]
     for item in report.layers:
         if item.status == SHAPE_CHANGED:
             lines.append(

@@ -12,16 +12,7 @@ import click
 from archspec.cli import json_option, report
 from archspec.console import emit_json, json_mode, quiet
 from archspec.errors import SpecError, did_you_mean
-
-
-def _human(count: int | None) -> str:
-    """``25,557,032`` -> ``25.6M``; None (a MAC count no rule knows) -> ``?``."""
-    if count is None:
-        return "?"
-    for unit, size in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
-        if count >= size:
-            return f"{count / size:.1f}{unit}"
-    return str(count)
+from archspec.table import Column, aligned, human
 
 
 def _params_text(entry: dict[str, Any]) -> str:
@@ -62,20 +53,21 @@ def list_specs(names: tuple[str, ...], long_form: bool) -> None:
     rows = [
         (
             entry["name"],
-            _human(entry.get("weights")),
-            _human(entry.get("macs")),
+            human(entry.get("weights")),
+            human(entry.get("macs")),
             f"error: {entry['error']}"
             if "error" in entry
             else (_params_text(entry) if long_form else entry["description"]),
         )
         for entry in entries
     ]
-    heads = ("name", "weights", "MACs", "parameters" if long_form else "description")
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads[:3])]
+    columns = (
+        Column("name"),
+        Column("weights", right=True),
+        Column("MACs", right=True),
+        Column("parameters" if long_form else "description"),
+    )
     # a terminal gets one line per spec, cut at its edge; a pipe gets whole lines to grep
-    room = shutil.get_terminal_size().columns - sum(widths) - 6 if sys.stdout.isatty() else 0
-    for name, weights, macs, detail in (heads, *rows):
-        if 0 < room < len(detail) and not long_form:
-            detail = detail[: max(room, 20) - 1] + "…"
-        line = f"{name:<{widths[0]}}  {weights:>{widths[1]}}  {macs:>{widths[2]}}  {detail}"
-        click.echo(line.rstrip())
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() and not long_form else 0
+    for line in aligned(columns, rows):
+        click.echo(line[: width - 1] + "…" if 0 < width < len(line) else line)

@@ -223,3 +223,14 @@ def build_model(config: dict[str, Any], path: str) -> Any:
     if not isinstance(model, keras.Model):
         raise SpecError("the file does not hold a Keras model", file=printable(path))
     return model
+
+
+def load_checked(path: str, node_limit: int, *, quiet: bool = True) -> Any:
+    """The model of the `.keras` file at ``path``, without its weights: its config read,
+    checked and only then built (Keras imported quietly, before anything else does)."""
+    config = read_config(path)
+    check_config(config, path, node_limit)
+    from archspec.emit.keras_emitter import import_keras
+
+    import_keras(quiet=quiet)
+    return build_model(config, path)

@@ -70,14 +70,9 @@ def load_graph(
 
 
 def _from_model_file(ref: str, node_limit: int) -> tuple[Graph, str]:
-    from archspec.compare.model_file import build_model, check_config, read_config
+    from archspec.compare.model_file import load_checked
 
-    config = read_config(ref)
-    check_config(config, ref, node_limit)
-    from archspec.emit.keras_emitter import import_keras
-
-    import_keras()  # quietly, before anything else imports it
-    model = build_model(config, ref)
+    model = load_checked(ref, node_limit)
     return _import(model, ref), f"{model.name} ({ref})"
 
 

@@ -10,24 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from archspec.ir.graph import Shape
+from archspec.table import human
 
 if TYPE_CHECKING:
     from archspec.draw.blocks import Box
-
-_UNITS = ("", "K", "M", "G", "T", "P", "E")
-
-
-def human(value: int | None) -> str:
-    """``1234567`` as ``1.2M``; below a thousand as is; ``?`` for an unknown figure."""
-    if value is None:
-        return "?"
-    if abs(value) < 1000:
-        return str(value)
-    scaled, unit = float(value), 0
-    while abs(scaled) >= 999.95 and unit < len(_UNITS) - 1:
-        scaled /= 1000
-        unit += 1
-    return f"{scaled:.1f}{_UNITS[unit]}"
 
 
 def shape_text(shape: Shape) -> str:

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from archspec.draw.blocks import BlockView, Box
 from archspec.draw.fonts import NAME_SIZE, TEXT_SIZE, text_width
-from archspec.draw.labels import BoxText, box_text, human
+from archspec.draw.labels import BoxText, box_text
+from archspec.table import human
 
 #: inner margins of a box, its line height and narrowest width (pixels)
 PAD_X, PAD_Y, LINE, MIN_WIDTH = 14, 6, 15, 110
