@@ -59,14 +59,17 @@ class ArchSpec:
         weights: str | keras.Model | None = None,
         weights_model: str | None = None,
         strict: bool = False,
+        allow_import: bool = False,
     ) -> keras.Model:
         """The Keras 3 functional model (imports Keras; ``quiet`` holds back TF's start-up log).
 
         ``weights`` fills it from trained weights wherever they fit: a ``keras.Model``,
-        a ``.keras`` file, or a weights file (``.weights.h5``, a legacy ``.h5``) with
-        ``weights_model``, the model it belongs to (see :func:`archspec.weights.load_source`).
-        What moved is in :attr:`transfer_report`; with ``strict``, a layer left unfilled
-        is a :class:`SpecError`.
+        a ``.keras`` file, a legacy ``.h5`` model file, or a weights file
+        (``.weights.h5``, a legacy ``.h5``) with ``weights_model``, the model it belongs
+        to (see :func:`archspec.weights.load_source`; an import path other than
+        keras.applications' needs ``allow_import``). What moved is in
+        :attr:`transfer_report`; with ``strict``, a layer left unfilled is a
+        :class:`SpecError`.
         """
         from archspec.emit.keras_emitter import to_keras
 
@@ -77,7 +80,13 @@ class ArchSpec:
 
         if isinstance(weights, str | Path):
             label = str(weights)
-            source = load_source(label, weights_model, node_limit=self.node_limit, quiet=quiet)
+            source = load_source(
+                label,
+                weights_model,
+                node_limit=self.node_limit,
+                allow_import=allow_import,
+                quiet=quiet,
+            )
         else:
             label, source = f"the model `{weights.name}`", weights
         self.transfer_report = transfer(model, self.graph(), source, label=label)

@@ -227,6 +227,14 @@ set_option = click.option(
     help="Override a top-level parameter (repeatable), e.g. --set classes=10.",
 )
 
+allow_import_option = click.option(
+    "--allow-import",
+    is_flag=True,
+    help="Let an import path import and run any Python code (your own module, a "
+    "keras.Model subclass, a function returning a model); without it only "
+    "keras.applications model functions run.",
+)
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
@@ -295,8 +303,9 @@ def validate(
     "--weights",
     "weights",
     metavar="SOURCE",
-    help="Fill the model from trained weights where they fit: a .keras file, or a weights "
-    "file (.weights.h5, legacy .h5) with --weights-model; a report says what moved.",
+    help="Fill the model from trained weights where they fit: a .keras or legacy .h5 "
+    "model file, or a weights file (.weights.h5) with --weights-model; a report says "
+    "what moved.",
 )
 @click.option(
     "--weights-model",
@@ -305,6 +314,7 @@ def validate(
     "such as keras.applications.ResNet50.",
 )
 @click.option("--strict", is_flag=True, help="With --weights: fail unless every layer was filled.")
+@allow_import_option
 @json_option
 @root_option
 @limit_option
@@ -318,6 +328,7 @@ def build(
     weights: str | None,
     weights_model: str | None,
     strict: bool,
+    allow_import: bool,
     include_roots: tuple[str, ...],
     max_nodes: int,
 ) -> None:
@@ -345,8 +356,18 @@ def build(
             raise SpecError(
                 "--weights-model names the model of a --weights file", path="--weights-model"
             )
+        if allow_import and weights_model is None:
+            raise SpecError(
+                "--allow-import lets --weights-model name an import path; there is none",
+                path="--allow-import",
+            )
         with progress(f"building {result.name} with Keras"):
-            model = result.build(quiet=not debugging, weights=weights, weights_model=weights_model)
+            model = result.build(
+                quiet=not debugging,
+                weights=weights,
+                weights_model=weights_model,
+                allow_import=allow_import,
+            )
         if summary and not json_mode() and not quiet():
             model.summary()
         trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
@@ -441,13 +462,7 @@ EXIT_DIFFERENT = 1
 @click.option("--set-a", "sets_a", multiple=True, metavar="NAME=VALUE", help="Override for A only.")
 @click.option("--set-b", "sets_b", multiple=True, metavar="NAME=VALUE", help="Override for B only.")
 @json_option
-@click.option(
-    "--allow-import",
-    is_flag=True,
-    help="Let an import path import and run any Python code (your own module, a "
-    "keras.Model subclass, a function returning a model); without it only "
-    "keras.applications model functions run.",
-)
+@allow_import_option
 @root_option
 @limit_option
 @report
@@ -461,7 +476,8 @@ def diff(
     include_roots: tuple[str, ...],
     max_nodes: int,
 ) -> None:
-    """What differs between A and B: each a spec, a .keras file or an import path.
+    """What differs between A and B: each a spec, a Keras model file (.keras, legacy .h5)
+    or an import path.
 
     Exit code 0 when identical, 1 when different, 2 on error (as diff(1)); with -q
     only the exit code tells. Keras is imported only for a Keras model.

@@ -165,6 +165,14 @@ def transfer(
     return report
 
 
+#: the endings of an HDF5 file of weights, or a legacy model file
+_H5_SUFFIXES = (".h5", ".hdf5")
+_NAME_THE_MODEL = (
+    "name the model it belongs to with --weights-model (a spec, a .keras file or an "
+    "import path such as keras.applications.ResNet50)"
+)
+
+
 def load_source(
     ref: str,
     model_ref: str | None = None,
@@ -173,17 +181,18 @@ def load_source(
     allow_import: bool = False,
     quiet: bool = True,
 ) -> keras.Model:
-    """The model whose weights are to move: a ``.keras`` file, or a weights file
-    (``.weights.h5``, or a legacy ``.h5`` of weights) loaded into ``model_ref``.
+    """The model whose weights are to move: a ``.keras`` file, a legacy ``.h5`` model
+    file (``model.save("x.h5")`` in Keras 2 or 3), or a weights file (``.weights.h5``, a
+    legacy ``.h5`` of weights or of a whole model) loaded into ``model_ref``.
 
     ``model_ref`` is what ``diff`` takes: a spec, a ``.keras`` file or an import path
     such as ``keras.applications.ResNet50`` (built with ``weights=None``; other import
-    paths need ``allow_import``). A ``.keras`` file is checked as ``diff`` checks one
-    before Keras reads it.
+    paths need ``allow_import``). A model file's config is checked as ``diff`` checks one
+    before Keras reads it, and an HDF5 file that points into other files is refused.
     """
-    from archspec.compare.sources import is_spec
+    from archspec.compare.legacy_h5 import load_model as load_h5_model
+    from archspec.compare.legacy_h5 import open_h5
     from archspec.expand.expander import DEFAULT_NODE_LIMIT
-    from archspec.export import load_model
 
     limit = node_limit or DEFAULT_NODE_LIMIT
     where = printable(ref)
@@ -194,32 +203,24 @@ def load_source(
                 "weights file (.weights.h5 or .h5)",
                 file=where,
             )
+        from archspec.export import load_model
+
         return load_model(ref, node_limit=limit, quiet=quiet)
-    if not ref.endswith(".h5"):
+    if not ref.endswith(_H5_SUFFIXES):
         raise SpecError(
-            "weights come from a Keras model file (.keras) or a weights file (.weights.h5, "
-            "or a legacy .h5) with the model it belongs to",
+            "weights come from a Keras model file (.keras, or a legacy .h5) or a weights "
+            "file (.weights.h5) with the model it belongs to",
             file=where,
         )
     if model_ref is None:
-        raise SpecError(
-            "a weights file holds no architecture: name the model it belongs to with "
-            "--weights-model (a spec, a .keras file or an import path such as "
-            "keras.applications.ResNet50)",
-            file=where,
-        )
-    if is_spec(model_ref) or model_ref.endswith(".keras"):
-        model = load_model(model_ref, node_limit=limit, quiet=quiet)
-    else:
-        from archspec.compare.import_path import model_from_path
-        from archspec.emit.keras_emitter import import_keras
-
-        import_keras(quiet=quiet)
-        model = model_from_path(model_ref, allow_import=allow_import)
+        if ref.endswith(".weights.h5"):
+            raise SpecError(f"a weights file holds no architecture: {_NAME_THE_MODEL}", file=where)
+        return load_h5_model(ref, limit, quiet=quiet, hint=f"; {_NAME_THE_MODEL}")
+    with open_h5(ref):  # refused before Keras opens it if it is not a self-contained HDF5 file
+        pass
+    model = _weights_model(model_ref, limit, allow_import=allow_import, quiet=quiet)
     try:
         model.load_weights(ref)
-    except FileNotFoundError:
-        raise SpecError("no such file", file=where) from None
     except Exception as exc:  # noqa: BLE001 - Keras's refusal, as one line
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise SpecError(
@@ -227,6 +228,21 @@ def load_source(
             file=where,
         ) from None
     return model
+
+
+def _weights_model(ref: str, limit: int, *, allow_import: bool, quiet: bool) -> keras.Model:
+    """The model ``--weights-model`` names, as ``diff`` reads a model."""
+    from archspec.compare.sources import is_spec
+
+    if is_spec(ref) or ref.endswith(".keras"):
+        from archspec.export import load_model
+
+        return load_model(ref, node_limit=limit, quiet=quiet)
+    from archspec.compare.import_path import model_from_path
+    from archspec.emit.keras_emitter import import_keras
+
+    import_keras(quiet=quiet)
+    return model_from_path(ref, allow_import=allow_import)
 
 
 def _shape_text(shapes: tuple[tuple[int, ...], ...]) -> str:

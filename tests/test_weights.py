@@ -204,11 +204,14 @@ def test_a_legacy_h5_weights_file(tmp_path):
     np.testing.assert_array_equal(
         _prefix_output(model, "conv_1_bn", x), _prefix_output(source, "conv_1_bn", x)
     )
-    # weights that are not HDF5 at all are one line, naming the model they were meant for
+    # a file that is not HDF5 at all is one line; weights of another model name the
+    # model they were meant for
     bad = tmp_path / "bad.h5"
     bad.write_bytes(b"not hdf5")
-    with pytest.raises(SpecError, match="the weights do not load into MobileNetV3Small"):
+    with pytest.raises(SpecError, match="bad.h5: not an HDF5 file"):
         spec.build(weights=str(bad), weights_model="keras.applications.MobileNetV3Small")
+    with pytest.raises(SpecError, match="the weights do not load into MobileNetV3Large"):
+        spec.build(weights=str(path), weights_model="keras.applications.MobileNetV3Large")
 
 
 def _readme_recipe() -> str:

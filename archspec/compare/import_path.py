@@ -47,7 +47,7 @@ def model_from_path(ref: str, *, allow_import: bool = False) -> Any:
             )
     if not allow_import:
         raise SpecError(
-            f"refused to import `{where}`: without {OPT_IN}, diff runs no Python code "
+            f"refused to import `{where}`: without {OPT_IN}, archspec runs no Python code "
             "but keras.applications' model functions (such as keras.applications.ResNet50)",
             file=where,
         )

@@ -22,7 +22,7 @@ import os
 import stat
 import zipfile
 import zlib
-from typing import Any
+from typing import Any, BinaryIO
 
 from archspec.errors import SpecError, printable
 from archspec.ops import REGISTRY
@@ -44,6 +44,10 @@ _MODULES = frozenset(
 )
 #: the one object a config may name without a module: a layer's input tensor
 _TENSOR = "__keras_tensor__"
+#: a tuple, as Keras 2 wrote some in a legacy config
+_TUPLE = "__tuple__"
+#: what Keras 2 before 2.4 called a functional model
+_LEGACY_MODEL_CLASSES = frozenset({"Model"})
 #: object kinds that stand for code rather than configuration
 _CODE = frozenset({"function", "__lambda__"})
 
@@ -51,8 +55,24 @@ _CODE = frozenset({"function", "__lambda__"})
 def read_config(path: str) -> dict[str, Any]:
     """The model config of the `.keras` file at ``path`` (SpecError for anything else)."""
     where = printable(path)
+    with open_model_file(path) as file:
+        data = _config_bytes(file, where)
     try:
-        # non-blocking, so a FIFO named `x.keras` is refused instead of waited on
+        config = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise SpecError(f"`{CONFIG_NAME}` is not valid JSON", file=where) from None
+    if not isinstance(config, dict):
+        raise SpecError(f"`{CONFIG_NAME}` holds no model", file=where)
+    return config
+
+
+def open_model_file(path: str) -> BinaryIO:
+    """``path`` opened for reading if it is a non-empty regular file (SpecError if not).
+
+    Opened without blocking, so a FIFO named like a model file is refused instead of
+    waited on."""
+    where = printable(path)
+    try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise SpecError("no such file", file=where) from None
@@ -63,15 +83,7 @@ def read_config(path: str) -> dict[str, Any]:
     except SpecError:
         os.close(fd)
         raise
-    with os.fdopen(fd, "rb") as file:
-        data = _config_bytes(file, where)
-    try:
-        config = json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError):
-        raise SpecError(f"`{CONFIG_NAME}` is not valid JSON", file=where) from None
-    if not isinstance(config, dict):
-        raise SpecError(f"`{CONFIG_NAME}` holds no model", file=where)
-    return config
+    return os.fdopen(fd, "rb")
 
 
 def _check_regular_file(info: os.stat_result, where: str) -> None:
@@ -116,11 +128,26 @@ def _too_large(where: str) -> SpecError:
     )
 
 
-def check_config(config: dict[str, Any], path: str, node_limit: int) -> None:
-    """Refuse a config that holds anything but a model archspec reads, before building it."""
+def check_config(
+    config: dict[str, Any],
+    path: str,
+    node_limit: int,
+    *,
+    module_less: frozenset[str] | None = None,
+) -> None:
+    """Refuse a config that holds anything but a model archspec reads, before building it.
+
+    ``module_less`` is for a legacy HDF5 file's config, written without ``module`` keys
+    (Keras 2, or Keras 3's HDF5 format): the class names it may give without a module,
+    besides the layers archspec has ops for. A module-less name resolves only to Keras's
+    own classes, so within those names nothing but Keras runs.
+    """
     where = printable(path)
+    legacy = module_less is not None
     cls = config.get("class_name")
-    if cls not in _MODEL_CLASSES or config.get("module") not in _MODULES:
+    module = config.get("module")
+    models = _MODEL_CLASSES | _LEGACY_MODEL_CLASSES if legacy else _MODEL_CLASSES
+    if cls not in models or (module not in _MODULES and not (legacy and module is None)):
         shown = printable(str(cls))
         raise SpecError(
             f"the model is a `{shown}`, not a functional or Sequential model, which are "
@@ -138,21 +165,26 @@ def check_config(config: dict[str, Any], path: str, node_limit: int) -> None:
             file=where,
         )
     known = _ops() | {("keras.layers", "InputLayer")}
+    layer_names = {c for m, c in known if m == "keras.layers"}
     for entry in layers:
         if not isinstance(entry, dict):
             raise SpecError("the model config has a layer that is not a mapping", file=where)
         layer_cls, module = entry.get("class_name"), entry.get("module")
-        if (module, layer_cls) not in known:
-            inner = entry.get("config")
-            name = inner.get("name") if isinstance(inner, dict) else entry.get("name")
-            shown = layer_cls if module == "keras.layers" else f"{module}.{layer_cls}"
-            raise SpecError(
-                f"layer `{printable(str(name))}` is a {printable(str(shown))}, which "
-                "archspec has no op for",
-                file=where,
-            )
+        if (module, layer_cls) in known or (legacy and module is None and layer_cls in layer_names):
+            continue
+        inner = entry.get("config")
+        name = inner.get("name") if isinstance(inner, dict) else entry.get("name")
+        shown = layer_cls if module in ("keras.layers", None) else f"{module}.{layer_cls}"
+        raise SpecError(
+            f"layer `{printable(str(name))}` is a {printable(str(shown))}, which "
+            "archspec has no op for",
+            file=where,
+        )
+    bare = frozenset()
+    if legacy:
+        bare = module_less | layer_names | _LEGACY_MODEL_CLASSES | _MODEL_CLASSES | {_TUPLE}
     for obj in _objects(config):
-        _check_object(obj, where)
+        _check_object(obj, where, bare)
 
 
 def _objects(config: Any) -> list[dict[str, Any]]:
@@ -181,7 +213,9 @@ def _plugin_ops() -> set[tuple[str, str]]:
     return {(m, c) for m, c in _ops() if m.split(".")[0] != "keras"}
 
 
-def _check_object(obj: dict[str, Any], where: str) -> None:
+def _check_object(obj: dict[str, Any], where: str, bare: frozenset[str]) -> None:
+    """Refuse an object a config names unless it is Keras's own (``bare``: the class
+    names accepted without a module, in a legacy config)."""
     cls, module = obj.get("class_name"), obj.get("module")
     shown = printable(f"{module}.{cls}" if module else str(cls))
     if cls in _CODE:
@@ -189,7 +223,10 @@ def _check_object(obj: dict[str, Any], where: str) -> None:
             f"the model config holds code (`{shown}`), which archspec never loads", file=where
         )
     if not isinstance(cls, str) or (
-        module not in _MODULES and (module, cls) != (None, _TENSOR) and (module, cls) not in _ops()
+        module not in _MODULES
+        and (module, cls) != (None, _TENSOR)
+        and (module, cls) not in _ops()
+        and not (module is None and cls in bare)
     ):
         raise SpecError(
             f"the model config refers to `{shown}`, which is not one of Keras's layers, "

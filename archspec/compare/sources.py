@@ -1,9 +1,10 @@
-"""What `archspec diff` compares: a spec file, a `.keras` file or a Python import path.
+"""What `archspec diff` compares: a spec file, a Keras model file or a Python import path.
 
-Only a Keras model (a `.keras` file or an import path such as
-`keras.applications.ResNet50`) imports Keras; two specs are compared without it. Any of
-the three may come from anyone: a `.keras` file is read as data (its config is checked
-before Keras builds it, see :mod:`archspec.compare.model_file`), and an import path
+Only a Keras model (a `.keras` file, a legacy `.h5` model file or an import path such
+as `keras.applications.ResNet50`) imports Keras; two specs are compared without it. Any
+of them may come from anyone: a model file is read as data (its config is checked
+before Keras builds it, see :mod:`archspec.compare.model_file` and
+:mod:`archspec.compare.legacy_h5`), and an import path
 runs only keras.applications' model functions unless ``allow_import`` is given (see
 :mod:`archspec.compare.import_path`).
 """
@@ -20,7 +21,7 @@ from archspec.ir.graph import Graph
 
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*[.:][A-Za-z_]\w*$")
 #: model files archspec does not read, so `model.onnx` is not taken for an import path
-_FILE_SUFFIXES = frozenset({".h5", ".hdf5", ".onnx", ".pb", ".pt", ".pth", ".tflite", ".json"})
+_FILE_SUFFIXES = frozenset({".onnx", ".pb", ".pt", ".pth", ".tflite", ".json"})
 
 
 def is_spec(ref: str) -> bool:
@@ -56,6 +57,11 @@ def load_graph(
         raise SpecError("`--set` applies to specs only", file=printable(ref))
     if ref.endswith(".keras"):
         return _from_model_file(ref, limit)
+    if ref.endswith((".h5", ".hdf5")):
+        from archspec.compare.legacy_h5 import load_model
+
+        model = load_model(ref, limit)
+        return _import(model, ref), f"{model.name} ({ref})"
     looks_like_file = "/" in ref or Path(ref).exists() or Path(ref).suffix in _FILE_SUFFIXES
     if _IMPORT_PATH.match(ref) and not looks_like_file:
         from archspec.compare.import_path import model_from_path
@@ -64,7 +70,8 @@ def load_graph(
         return _import(model, ref), f"{model.name} ({ref})"
     raise SpecError(
         "not a spec (.yaml, or a bundled spec's name such as resnet50), a Keras model "
-        "file (.keras) or an import path such as keras.applications.ResNet50",
+        "file (.keras, or a legacy .h5) or an import path such as "
+        "keras.applications.ResNet50",
         file=printable(ref),
     )
 
