@@ -88,6 +88,12 @@ def test_unknown_set_parameter(tmp_path):
     )
     result = CliRunner().invoke(main, ["validate", "specs/lenet5.yaml", "--set", "classes"])
     assert result.exit_code == 2 and "needs the form NAME=VALUE" in result.output
+    # a name computed from the parameters is not quoted unevaluated
+    result = CliRunner().invoke(main, ["validate", "mobilenet_v2", "--set", "input_size=96"])
+    assert result.exit_code == 2
+    assert result.output.strip().endswith(
+        "--set input_size: the spec has no parameter `input_size` (did you mean `input_shape`?)"
+    )
 
 
 def test_build_writes_the_model_and_honours_set(tmp_path):

@@ -1176,8 +1176,10 @@ def resolve_top_params(
     for name, value in overrides.items():
         if name not in spec.params:
             known = ", ".join(f"`{p}`" for p in spec.params) or "none"
+            # a name computed from the parameters (`resnet${depth}`) is not known yet
+            whose = "the spec" if "${" in spec.name else f"`{spec.name}`"
             raise SpecError(
-                f"`{spec.name}` has no parameter `{name}`",
+                f"{whose} has no parameter `{name}`",
                 path=f"--set {name}",
                 hint=did_you_mean(name, spec.params) or f"its parameters: {known}",
                 file=file,
