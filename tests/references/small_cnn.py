@@ -1,15 +1,21 @@
-"""The small residual CNN of ``keras2/small_cnn.h5``, by hand in Keras 3."""
+"""The small residual CNN of ``keras2/small_cnn.h5``, by hand in plain Keras.
+
+``api`` is the Keras to build it with: Keras 3 here, Keras 2 (``tf_keras``) in the
+script that wrote the Keras 2 file.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
-from keras import layers
 
 
-def small_cnn(classes: int = 5) -> keras.Model:
+def small_cnn(classes: int = 5, *, api: Any = keras) -> Any:
     """Stem, one residual block, a strided convolution and a softmax classifier."""
-    decay = keras.regularizers.L2(1e-4)
-    inputs = keras.Input((32, 32, 3), name="image")
+    layers = api.layers
+    decay = api.regularizers.L2(1e-4)
+    inputs = api.Input((32, 32, 3), name="image")
     x = layers.Conv2D(16, 3, padding="same", use_bias=False, name="stem_conv")(inputs)
     x = layers.BatchNormalization(name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)
@@ -26,4 +32,4 @@ def small_cnn(classes: int = 5) -> keras.Model:
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(0.2, name="dropout")(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs, outputs, name="small_cnn")
+    return api.Model(inputs, outputs, name="small_cnn")
