@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from archspec.compare.legacy_h5 import SUFFIXES as H5_SUFFIXES
 from archspec.errors import SpecError, printable
 from archspec.expand.expander import DEFAULT_NODE_LIMIT
 
@@ -223,14 +224,16 @@ def load_model(
     quiet: bool = True,
     progress: Progress = _no_progress,
 ) -> keras.Model:
-    """The Keras model ``ref`` names: a spec or a ``.keras`` file (with its weights).
+    """The Keras model ``ref`` names: a spec, or a ``.keras`` or legacy ``.h5`` model file
+    (with its weights).
 
     What counts as a spec (a ``.yaml`` file, a bundled spec's name, ``-``) is decided as
     ``diff`` decides it (:func:`archspec.compare.sources.is_spec`); it is built with
-    fresh weights. A ``.keras`` file's config is checked before Keras sees it, as
-    ``diff`` checks it (see :mod:`archspec.compare.model_file`), then its weights are
-    loaded; ``overrides`` apply to specs only. ``quiet`` holds back TensorFlow's start-up
-    log when this first imports it.
+    fresh weights. A model file's config is checked before Keras sees it, as ``diff``
+    checks it (see :mod:`archspec.compare.model_file` and
+    :mod:`archspec.compare.legacy_h5`), then its weights are loaded; ``overrides``
+    apply to specs only. ``quiet`` holds back TensorFlow's start-up log when this first
+    imports it.
     """
     from archspec.compare.sources import is_spec
 
@@ -240,14 +243,19 @@ def load_model(
         spec = load(ref, overrides, node_limit=node_limit, include_roots=include_roots)
         with progress(f"building {spec.name} with Keras"):
             return spec.build(quiet=quiet)
-    if not ref.endswith(".keras"):
+    if not ref.endswith((".keras", *H5_SUFFIXES)):
         raise SpecError(
             "not a spec (.yaml, or a bundled spec's name such as resnet50) or a Keras "
-            "model file (.keras)",
+            "model file (.keras, or a legacy .h5)",
             file=printable(ref),
         )
     if overrides:
         raise SpecError("`--set` applies to specs only", file=printable(ref))
+    if ref.endswith(H5_SUFFIXES):
+        from archspec.compare.legacy_h5 import load_model as load_legacy
+
+        with progress(f"loading {printable(ref)}"):
+            return load_legacy(ref, node_limit, quiet=quiet)
     return _load_model_file(ref, node_limit, quiet, progress)
 
 

@@ -165,8 +165,6 @@ def transfer(
     return report
 
 
-#: the endings of an HDF5 file of weights, or a legacy model file
-_H5_SUFFIXES = (".h5", ".hdf5")
 _NAME_THE_MODEL = (
     "name the model it belongs to with --weights-model (a spec, a .keras file or an "
     "import path such as keras.applications.ResNet50)"
@@ -190,6 +188,7 @@ def load_source(
     paths need ``allow_import``). A model file's config is checked as ``diff`` checks one
     before Keras reads it, and an HDF5 file that points into other files is refused.
     """
+    from archspec.compare.legacy_h5 import SUFFIXES as H5_SUFFIXES
     from archspec.compare.legacy_h5 import load_model as load_h5_model
     from archspec.compare.legacy_h5 import open_h5
     from archspec.expand.expander import DEFAULT_NODE_LIMIT
@@ -206,7 +205,7 @@ def load_source(
         from archspec.export import load_model
 
         return load_model(ref, node_limit=limit, quiet=quiet)
-    if not ref.endswith(_H5_SUFFIXES):
+    if not ref.endswith(H5_SUFFIXES):
         raise SpecError(
             "weights come from a Keras model file (.keras, or a legacy .h5) or a weights "
             "file (.weights.h5) with the model it belongs to",

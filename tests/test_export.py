@@ -473,10 +473,35 @@ def test_set_applies_to_specs_only(tmp_path, nothing_built):
 
 
 def test_neither_a_spec_nor_a_keras_file(tmp_path, nothing_built):
-    model = tmp_path / "model.h5"
+    model = tmp_path / "model.pt"
     model.write_bytes(b"x")
     line = one_error(export(str(model), "-f", "onnx", "-o", str(tmp_path / "m.onnx")))
     assert "not a spec" in line
+    broken = tmp_path / "model.h5"
+    broken.write_bytes(b"x")
+    line = one_error(export(str(broken), "-f", "onnx", "-o", str(tmp_path / "m.onnx")))
+    assert "not an HDF5 file" in line
+
+
+def test_a_legacy_h5_model_file_is_exported_with_its_weights(tmp_path):
+    """A model Keras 2 saved whole: the TFLite model computes what Keras 2 computed."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tests.conftest import ROOT
+
+    keras2 = ROOT / "tests" / "references" / "keras2"
+    out = tmp_path / "small_cnn.tflite"
+    result = export(str(keras2 / "small_cnn.h5"), "-f", "tflite", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    expected = np.load(keras2 / "small_cnn.npz")
+    interpreter = tf.lite.Interpreter(model_path=str(out))
+    interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], (2, 32, 32, 3))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], expected["x"])
+    interpreter.invoke()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(got, expected["y"], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("missing", ["tf2onnx", "onnx"])

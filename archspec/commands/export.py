@@ -1,4 +1,4 @@
-"""``archspec export``: a spec or a ``.keras`` file as a SavedModel, TFLite or ONNX artefact."""
+"""``archspec export``: a spec or a Keras model file as a SavedModel, TFLite or ONNX artefact."""
 
 from __future__ import annotations
 
@@ -53,9 +53,9 @@ def export(
     """Write SPEC_OR_MODEL as a SavedModel, a TFLite file or an ONNX file.
 
     SPEC_OR_MODEL is a spec (a file, `-` for standard input, or a bundled spec's name),
-    built with fresh weights, or a .keras file, exported with its own. The output is
-    written whole or not at all. Outputs keep the Keras model's order in every format
-    (`output_0`, `output_1`, ... in the serving signature).
+    built with fresh weights, or a Keras model file (.keras, legacy .h5), exported with
+    its own. The output is written whole or not at all. Outputs keep the Keras model's
+    order in every format (`output_0`, `output_1`, ... in the serving signature).
 
     \b
     Examples:

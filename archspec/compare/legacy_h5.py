@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import h5py
     import keras
 
+#: the endings of a legacy HDF5 file, of a model or of weights
+SUFFIXES = (".h5", ".hdf5")
 CONFIG_ATTR = "model_config"
 #: the most links walked when looking for ones into other files (ResNet-152: ~3,000)
 MAX_LINKS = 1_000_000
@@ -114,17 +116,18 @@ def load_model(path: str, node_limit: int, *, quiet: bool = True, hint: str = ""
     """The model and weights of the legacy HDF5 model file at ``path``.
 
     Its config is checked before Keras builds it; a file of weights only is a SpecError
-    that ends with ``hint`` (where to name the model those weights belong to)."""
+    that ends with ``hint`` (where to name the model those weights belong to). A file
+    that is no model at all is refused before Keras is imported."""
     from archspec.emit.keras_emitter import import_keras
 
     where = printable(path)
-    import_keras(quiet=quiet)
-    from keras.src.legacy.saving import legacy_h5_format
-
     with open_h5(path) as file:
         config = read_config(file, where)
         if config is None:
             raise SpecError(f"a file of weights only, with no model config{hint}", file=where)
+        import_keras(quiet=quiet)
+        from keras.src.legacy.saving import legacy_h5_format
+
         check_config(config, path, node_limit, module_less=module_less_names())
         try:
             model = legacy_h5_format.load_model_from_hdf5(file, compile=False, safe_mode=True)

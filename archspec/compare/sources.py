@@ -57,7 +57,9 @@ def load_graph(
         raise SpecError("`--set` applies to specs only", file=printable(ref))
     if ref.endswith(".keras"):
         return _from_model_file(ref, limit)
-    if ref.endswith((".h5", ".hdf5")):
+    from archspec.compare.legacy_h5 import SUFFIXES as H5_SUFFIXES
+
+    if ref.endswith(H5_SUFFIXES):
         from archspec.compare.legacy_h5 import load_model
 
         model = load_model(ref, limit)
