@@ -30,6 +30,15 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else _escape(c) for c in text)
 
 
+def exception_line(exc: BaseException, *, last: bool = False, limit: int = 300) -> str:
+    """One line of a library's message for a one-line error: the first non-blank line
+    (or the ``last``, where Keras puts the cause after its own preamble), at most
+    ``limit`` characters, made printable; the exception's type when it says nothing."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = (lines[-1] if last else lines[0]) if lines else type(exc).__name__
+    return printable(text[:limit])
+
+
 def _escape(char: str) -> str:
     if char in _SHORT_ESCAPES:
         return _SHORT_ESCAPES[char]

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from archspec.errors import SpecError, printable
+from archspec.errors import SpecError, exception_line, printable
 from archspec.table import Column, aligned
 
 if TYPE_CHECKING:
@@ -221,9 +221,8 @@ def load_source(
     try:
         model.load_weights(ref)
     except Exception as exc:  # noqa: BLE001 - Keras's refusal, as one line
-        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise SpecError(
-            f"the weights do not load into {printable(model.name)}: {printable(first[:300])}",
+            f"the weights do not load into {printable(model.name)}: {exception_line(exc)}",
             file=where,
         ) from None
     return model

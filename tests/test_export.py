@@ -485,22 +485,12 @@ def test_neither_a_spec_nor_a_keras_file(tmp_path, nothing_built):
 
 def test_a_legacy_h5_model_file_is_exported_with_its_weights(tmp_path):
     """A model Keras 2 saved whole: the TFLite model computes what Keras 2 computed."""
-    import numpy as np
-    import tensorflow as tf
-
-    from tests.conftest import ROOT
-
     keras2 = ROOT / "tests" / "references" / "keras2"
     out = tmp_path / "small_cnn.tflite"
     result = export(str(keras2 / "small_cnn.h5"), "-f", "tflite", "-o", str(out))
     assert result.exit_code == 0, result.output
     expected = np.load(keras2 / "small_cnn.npz")
-    interpreter = tf.lite.Interpreter(model_path=str(out))
-    interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], (2, 32, 32, 3))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], expected["x"])
-    interpreter.invoke()
-    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    (got,) = run_tflite(out, {"image": expected["x"]}, 1)
     np.testing.assert_allclose(got, expected["y"], rtol=1e-4, atol=1e-5)
 
 

@@ -25,7 +25,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-from archspec.errors import SpecError, did_you_mean, printable
+from archspec.errors import SpecError, did_you_mean, exception_line, printable
 
 APPLICATIONS = "keras.applications"
 OPT_IN = "--allow-import (allow_import=True in Python)"
@@ -100,7 +100,7 @@ def _user_model(ref: str, module_name: str, attr: str) -> Any:
             module = importlib.import_module(module_name)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the module is the user's code
         raise SpecError(
-            f"cannot import `{printable(module_name)}`: {_detail(exc)}", file=where
+            f"cannot import `{printable(module_name)}`: {exception_line(exc)}", file=where
         ) from None
     try:
         target = getattr(module, attr)
@@ -137,7 +137,7 @@ def _call(target: Any, ref: str, kwargs: dict[str, Any]) -> Any:
         inspect.signature(target).bind(**kwargs)
     except TypeError as exc:
         raise SpecError(
-            f"`{where}` cannot be called without arguments: {_detail(exc)}", file=where
+            f"`{where}` cannot be called without arguments: {exception_line(exc)}", file=where
         ) from None
     except ValueError:
         pass  # no signature to check: the call itself will say
@@ -145,7 +145,7 @@ def _call(target: Any, ref: str, kwargs: dict[str, Any]) -> Any:
         model = target(**kwargs)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failure of the code called
         raise SpecError(
-            f"`{where}` failed: {type(exc).__name__}: {_detail(exc)}", file=where
+            f"`{where}` failed: {type(exc).__name__}: {exception_line(exc)}", file=where
         ) from None
     if not isinstance(model, keras.Model):
         raise SpecError(
@@ -167,8 +167,3 @@ def _current_folder_importable() -> Iterator[None]:
     finally:
         if added and folder in sys.path:
             sys.path.remove(folder)
-
-
-def _detail(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return printable(lines[0]) if lines else type(exc).__name__

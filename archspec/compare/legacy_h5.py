@@ -12,13 +12,18 @@ so reading it never reads anything else.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from archspec.compare.model_file import MAX_CONFIG_BYTES, check_config, open_model_file
-from archspec.errors import SpecError, printable
+from archspec.compare.model_file import (
+    MAX_CONFIG_BYTES,
+    check_config,
+    open_model_file,
+    parse_config,
+    too_large,
+)
+from archspec.errors import SpecError, exception_line, printable
 
 if TYPE_CHECKING:
     import h5py
@@ -35,24 +40,14 @@ def read_config(file: h5py.File, where: str) -> dict[str, Any] | None:
     """The model config in an open HDF5 file, or None for a file of weights only."""
     if CONFIG_ATTR not in file.attrs:
         return None
-    size = file.attrs.get_id(CONFIG_ATTR).get_storage_size()
-    if size > MAX_CONFIG_BYTES:
-        raise SpecError(
-            f"`{CONFIG_ATTR}` is larger than archspec reads ({MAX_CONFIG_BYTES // 2**20} MiB)",
-            file=where,
-        )
+    if file.attrs.get_id(CONFIG_ATTR).get_storage_size() > MAX_CONFIG_BYTES:
+        raise too_large(CONFIG_ATTR, where)
     raw = file.attrs[CONFIG_ATTR]
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
     if not isinstance(raw, str):
         raise SpecError(f"`{CONFIG_ATTR}` is not text", file=where)
-    try:
-        config = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise SpecError(f"`{CONFIG_ATTR}` is not valid JSON", file=where) from None
-    if not isinstance(config, dict):
-        raise SpecError(f"`{CONFIG_ATTR}` holds no model", file=where)
-    return config
+    return parse_config(raw, CONFIG_ATTR, where)
 
 
 def check_self_contained(file: h5py.File, where: str) -> None:
@@ -132,8 +127,6 @@ def load_model(path: str, node_limit: int, *, quiet: bool = True, hint: str = ""
         try:
             model = legacy_h5_format.load_model_from_hdf5(file, compile=False, safe_mode=True)
         except Exception as exc:  # noqa: BLE001 - any config Keras rejects is the file's problem
-            lines = [line for line in str(exc).splitlines() if line.strip()]
-            detail = printable((lines[-1] if lines else type(exc).__name__)[:300])
-            message = f"Keras cannot rebuild this model: {detail}{hint}"
+            message = f"Keras cannot rebuild this model: {exception_line(exc, last=True)}{hint}"
             raise SpecError(message, file=where) from None
     return model

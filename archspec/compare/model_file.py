@@ -24,7 +24,7 @@ import zipfile
 import zlib
 from typing import Any, BinaryIO
 
-from archspec.errors import SpecError, printable
+from archspec.errors import SpecError, exception_line, printable
 from archspec.ops import REGISTRY
 
 #: the largest model config read (ResNet-152's is about 0.5 MiB)
@@ -57,12 +57,17 @@ def read_config(path: str) -> dict[str, Any]:
     where = printable(path)
     with open_model_file(path) as file:
         data = _config_bytes(file, where)
+    return parse_config(data, CONFIG_NAME, where)
+
+
+def parse_config(data: bytes | str, name: str, where: str) -> dict[str, Any]:
+    """A model config from its JSON text (``name``: where the file keeps it)."""
     try:
-        config = json.loads(data.decode("utf-8"))
+        config = json.loads(data)
     except (ValueError, RecursionError):
-        raise SpecError(f"`{CONFIG_NAME}` is not valid JSON", file=where) from None
+        raise SpecError(f"`{name}` is not valid JSON", file=where) from None
     if not isinstance(config, dict):
-        raise SpecError(f"`{CONFIG_NAME}` holds no model", file=where)
+        raise SpecError(f"`{name}` holds no model", file=where)
     return config
 
 
@@ -106,7 +111,7 @@ def _config_bytes(file: Any, where: str) -> bytes:
                     f"a zip archive without `{CONFIG_NAME}`, so not a Keras model", file=where
                 ) from None
             if member.file_size > MAX_CONFIG_BYTES:
-                raise _too_large(where)
+                raise too_large(CONFIG_NAME, where)
             with archive.open(member) as config:
                 data = config.read(MAX_CONFIG_BYTES + 1)
     except zipfile.BadZipFile:
@@ -117,14 +122,14 @@ def _config_bytes(file: Any, where: str) -> bytes:
         detail = printable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise SpecError(f"a damaged zip archive: {detail}", file=where) from None
     if len(data) > MAX_CONFIG_BYTES:
-        raise _too_large(where)
+        raise too_large(CONFIG_NAME, where)
     return data
 
 
-def _too_large(where: str) -> SpecError:
+def too_large(name: str, where: str) -> SpecError:
+    """The error for a model config (kept in ``name``) over the size bound."""
     return SpecError(
-        f"`{CONFIG_NAME}` is larger than archspec reads ({MAX_CONFIG_BYTES // 2**20} MiB)",
-        file=where,
+        f"`{name}` is larger than archspec reads ({MAX_CONFIG_BYTES // 2**20} MiB)", file=where
     )
 
 
@@ -180,7 +185,7 @@ def check_config(
             "archspec has no op for",
             file=where,
         )
-    bare = frozenset()
+    bare: frozenset[str] = frozenset()
     if legacy:
         bare = module_less | layer_names | _LEGACY_MODEL_CLASSES | _MODEL_CLASSES | {_TUPLE}
     for obj in _objects(config):
@@ -254,8 +259,7 @@ def build_model(config: dict[str, Any], path: str) -> Any:
     try:
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - any config Keras rejects is the file's problem
-        lines = str(exc).strip().splitlines()
-        detail = printable(lines[0] if lines else type(exc).__name__)
+        detail = exception_line(exc)
         raise SpecError(f"cannot load the model: {detail}", file=printable(path)) from None
     if not isinstance(model, keras.Model):
         raise SpecError("the file does not hold a Keras model", file=printable(path))
