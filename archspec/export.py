@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from archspec.compare.legacy_h5 import SUFFIXES as H5_SUFFIXES
 from archspec.errors import SpecError, printable
 from archspec.expand.expander import DEFAULT_NODE_LIMIT
 
@@ -235,6 +234,7 @@ def load_model(
     apply to specs only. ``quiet`` holds back TensorFlow's start-up log when this first
     imports it.
     """
+    from archspec.compare.legacy_h5 import SUFFIXES as H5_SUFFIXES
     from archspec.compare.sources import is_spec
 
     if is_spec(ref):
